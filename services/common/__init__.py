@@ -1,0 +1,1 @@
+"""Thin shared package: settings base, JSON logging, database helpers. Nothing domain-specific."""
