@@ -12,6 +12,7 @@ install: $(VENV)/.installed
 # Re-runs only when the dependency pins change; pip itself is idempotent too.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	bash scripts/install-system-deps.sh
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $@
 

@@ -1,7 +1,7 @@
 """Database helpers: create the database on first use, engines, raw connections for COPY."""
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extensions
@@ -33,7 +33,9 @@ def drop_database(database_url: str) -> None:
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database)))
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database))
+            )
     finally:
         conn.close()
 

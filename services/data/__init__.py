@@ -1,0 +1,1 @@
+"""Raw Home Credit data: the table specs, the synthetic generator and the Postgres loader."""

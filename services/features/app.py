@@ -1,0 +1,136 @@
+"""The features service: feature vectors by client id or from a raw application, and the feature schema.
+
+Run: `uvicorn services.features.app:app`. Database work and Polars run in worker threads, never on
+the event loop.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import numpy as np
+import psycopg2
+import psycopg2.extensions
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from services.common.db import make_engine
+from services.common.http import ApiError, install
+from services.common.logging import configure_logging
+from services.features import online
+from services.features.metrics import UNSEEN_CATEGORIES, VECTORS, observe_request
+from services.features.schemas import (
+    ComputeRequest,
+    FeatureSchema,
+    FeatureVector,
+    feature_schema,
+    vector_json,
+)
+from services.features.settings import FeaturesSettings
+
+router = APIRouter()
+
+
+class Database:
+    """Pooled connections (SQLAlchemy's pool: lazy, kept open, pinged on checkout) for worker threads."""
+
+    def __init__(self, settings: FeaturesSettings) -> None:
+        self.engine = make_engine(settings.database_url)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        pooled = self.engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        finally:
+            pooled.close()  # back to the pool, rolled back
+
+
+def _client_vector(db: Database, client_id: int) -> online.ClientVector | None:
+    with db.connection() as conn:
+        return online.features_for_client(conn, client_id)
+
+
+def _payload_vector(
+    db: Database, application: dict[str, object], history: dict[str, list[dict[str, object]]] | None
+) -> tuple[np.ndarray, dict[str, int]]:
+    with db.connection() as conn:
+        return online.compute_from_payload(conn, application, history)
+
+
+def _payload_vector(
+    db: Database, application: dict[str, object], history: dict[str, list[dict[str, object]]] | None
+) -> tuple[np.ndarray, dict[str, int]]:
+    with db.connection() as conn:
+        return online.compute_from_payload(conn, application, history)
+
+
+def _ready(db: Database) -> None:
+    with db.connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM feature_sets LIMIT 1")
+
+
+@router.get("/features/schema", response_model=FeatureSchema)
+async def get_schema() -> FeatureSchema:
+    return feature_schema()
+
+
+@router.get("/features/{client_id}", response_model=FeatureVector)
+async def get_features(client_id: int, request: Request) -> Response:
+    found = await run_in_threadpool(_client_vector, request.app.state.db, client_id)
+    if found is None:
+        raise ApiError(404, "client_not_found", f"client {client_id} is unknown", {"client_id": client_id})
+    VECTORS.labels(found.origin).inc()
+    return Response(vector_json(client_id, found.origin, found.values), media_type="application/json")
+
+
+@router.post("/features/compute", response_model=FeatureVector)
+async def compute_features(body: ComputeRequest, request: Request) -> Response:
+    application = body.application.model_dump(exclude_none=True)
+    history = None if body.history is None else body.history.model_dump(exclude_none=True)
+    values, unseen = await run_in_threadpool(_payload_vector, request.app.state.db, application, history)
+    for field, count in unseen.items():
+        UNSEEN_CATEGORIES.labels(field).inc(count)
+    VECTORS.labels("payload").inc()
+    return Response(
+        vector_json(application.get("SK_ID_CURR"), "payload", values), media_type="application/json"
+    )
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> dict[str, str]:
+    try:
+        await run_in_threadpool(_ready, request.app.state.db)
+    except psycopg2.Error as exc:
+        raise ApiError(503, "not_ready", "database or feature tables unavailable", str(exc).strip()) from exc
+    return {"status": "ready"}
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
+    settings = settings or FeaturesSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        app.state.db = Database(settings)
+        yield
+        app.state.db.engine.dispose()
+
+    app = FastAPI(title="Features service", lifespan=lifespan)
+    install(app, settings.max_body_bytes, observe=observe_request)
+    app.include_router(router)
+    return app
+
+
+app = create_app()

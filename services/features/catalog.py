@@ -1,0 +1,64 @@
+"""The feature registry: every feature in model order, its kind and description, and the feature-set hash.
+
+The hash covers the ordered names, kinds and serialised expressions, so any change to a definition
+yields a new feature set and a model trained on the old one is never fed the new vector silently.
+(A Polars upgrade that serialises expressions differently changes the hash as well: rebuild then.)
+"""
+
+import hashlib
+from collections.abc import Callable
+
+import polars as pl
+
+from services.features import application, bureau, credit_card, installments, pos_cash, previous
+from services.features.raw import RawTables
+from services.features.spec import Feature
+
+FEATURES: tuple[Feature, ...] = (
+    *application.FEATURES,
+    *bureau.FEATURES,
+    *previous.FEATURES,
+    *pos_cash.FEATURES,
+    *installments.FEATURES,
+    *credit_card.FEATURES,
+)
+NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+DESCRIPTIONS: dict[str, str] = {f.name: f.description for f in FEATURES}
+KINDS: dict[str, str] = {f.name: f.kind for f in FEATURES}
+DTYPE = "float64"  # every feature is delivered as a float; categorical codes and flags are whole numbers
+
+
+def feature_set_hash(features: tuple[Feature, ...]) -> str:
+    digest = hashlib.sha256()
+    for feature in features:
+        digest.update(
+            f"{feature.name}|{feature.kind}|{feature.expr.meta.serialize(format='json')}\n".encode()
+        )
+    return digest.hexdigest()[:16]
+
+
+FEATURE_SET_HASH: str = feature_set_hash(FEATURES)
+
+
+# History sources in catalog order: the tables each reads and the function aggregating them per client.
+HISTORY_SOURCES: tuple[tuple[tuple[str, ...], Callable[..., pl.DataFrame]], ...] = (
+    (("bureau", "bureau_balance"), bureau.compute),
+    (("previous_application",), previous.compute),
+    (("pos_cash_balance",), pos_cash.compute),
+    (("installments_payments",), installments.compute),
+    (("credit_card_balance",), credit_card.compute),
+)
+
+
+def compute_features(raw: RawTables) -> pl.DataFrame:
+    """sk_id_curr plus every feature (Float64, in catalog order), one row per application in `raw`."""
+    return compute_features_from(lambda table: getattr(raw, table))
+
+
+def compute_features_from(table: Callable[[str], pl.DataFrame]) -> pl.DataFrame:
+    """The same, asking `table(name)` for each raw table when it is needed, so a batch build can read
+    tables one source at a time and let each go once aggregated."""
+    frame = application.compute(table("application"))
+    for tables, aggregate in HISTORY_SOURCES:
+        frame = frame.join(aggregate(*(table(name) for name in tables)), on="sk_id_curr", how="left")
+    return frame.select("sk_id_curr", *NAMES)

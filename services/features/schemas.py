@@ -1,0 +1,82 @@
+"""Request and response bodies of the features service.
+
+The raw application and history rows are models generated from services/data/tables.py, so the API
+accepts exactly the Kaggle column names and types (extra fields are rejected, naming them).
+"""
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from services.features.catalog import DTYPE, FEATURE_SET_HASH, FEATURES, NAMES
+from services.features.raw import HISTORY_TABLES, spec_for
+
+# Fields a raw application cannot be scored without; every other field may be missing (null).
+REQUIRED_APPLICATION_FIELDS = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH")
+_PYTHON_TYPES: dict[str, type] = {"id": int, "number": float, "text": str}
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _row_model(table: str, required: tuple[str, ...] = ()) -> type[BaseModel]:
+    spec = spec_for(table)
+    fields: dict[str, Any] = {}
+    for column in spec.columns:
+        python_type = _PYTHON_TYPES[spec.kind(column)]
+        fields[column] = (python_type, ...) if column in required else (python_type | None, None)
+    return create_model(f"{table.title().replace('_', '')}Row", __config__=_STRICT, **fields)
+
+
+ApplicationIn = _row_model("application", REQUIRED_APPLICATION_FIELDS)
+HistoryIn = create_model(
+    "HistoryIn",
+    __config__=_STRICT,
+    **{table: (list[_row_model(table)], Field(default_factory=list)) for table in HISTORY_TABLES},
+)
+
+
+class ComputeRequest(BaseModel):
+    """A raw application; `history` omitted means: use the history stored for its SK_ID_CURR."""
+
+    model_config = _STRICT
+    application: ApplicationIn  # type: ignore[valid-type]
+    history: HistoryIn | None = None  # type: ignore[valid-type]
+
+
+class FeatureVector(BaseModel):
+    client_id: int | None
+    feature_set_hash: str
+    origin: str = Field(description="materialised, computed (from stored rows) or payload")
+    features: dict[str, float | None] = Field(
+        description="feature name -> value in catalog order; null = missing"
+    )
+
+
+class FeatureInfo(BaseModel):
+    name: str
+    dtype: str
+    kind: str
+    description: str
+
+
+class FeatureSchema(BaseModel):
+    feature_set_hash: str
+    features: list[FeatureInfo]
+
+
+def vector_json(client_id: int | None, origin: str, values: np.ndarray) -> bytes:
+    """A FeatureVector body, serialised without re-validation (hot path); NaN becomes null."""
+    features = dict(zip(NAMES, [None if v != v else v for v in values.tolist()], strict=True))
+    vector = FeatureVector.model_construct(
+        client_id=client_id, feature_set_hash=FEATURE_SET_HASH, origin=origin, features=features
+    )
+    return vector.model_dump_json().encode()
+
+
+def feature_schema() -> FeatureSchema:
+    return FeatureSchema(
+        feature_set_hash=FEATURE_SET_HASH,
+        features=[
+            FeatureInfo(name=f.name, dtype=DTYPE, kind=f.kind, description=f.description) for f in FEATURES
+        ],
+    )

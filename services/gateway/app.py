@@ -1,0 +1,165 @@
+"""The gateway: the public REST API (/v1) in front of the features, scoring and explainer services.
+
+Run: `uvicorn services.gateway.app:app --port 8000`. Routes only; the work lives in scores.py (request
+path), auth.py / ratelimit.py (who may call, how often) and decision_log.py (monitoring stream).
+"""
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Security, params
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.common.http import ApiError
+from services.common.logging import request_id_var
+from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
+from services.gateway import scores
+from services.gateway.auth import authenticate, require_scope
+from services.gateway.decision_log import publish_outcomes, utc_now
+from services.gateway.key_store import ApiKey
+from services.gateway.lifespan import create_lifespan, state
+from services.gateway.plumbing import BAD_GATEWAY, ERROR_RESPONSES, install
+from services.gateway.schemas import (
+    ErrorResponse,
+    ModelInfo,
+    OutcomesAccepted,
+    OutcomesRequest,
+    ScoreRequest,
+    ScoreResponse,
+)
+from services.gateway.settings import GatewaySettings
+
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
+EXPLANATION_ID = r"^[1-9][0-9]*-[0-9a-f]{24}$"
+v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+probes = APIRouter()
+
+
+def scoped(scope: str) -> params.Depends:
+    """A dependency: the caller's key must exist, hold `scope`, and be within its rate limit."""
+
+    async def check(request: Request, presented: Annotated[str | None, Security(API_KEY)]) -> ApiKey:
+        app_state = state(request)
+        record = await authenticate(app_state.keys, presented)
+        require_scope(record, scope)
+        await app_state.limiter.check(record.key_id, record.rate_limit)
+        return record
+
+    return Depends(check)
+
+
+@v1.post(
+    "/scores",
+    response_model=ScoreResponse,
+    dependencies=[scoped("score")],
+    responses={404: {"model": ErrorResponse, "description": "unknown client"}, 502: BAD_GATEWAY},
+)
+async def create_score(body: ScoreRequest, request: Request) -> ScoreResponse:
+    """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
+    started = time.perf_counter()
+
+    def status_url(explanation_id: str) -> str:
+        return str(request.app.url_path_for("get_explanation", explanation_id=explanation_id))
+
+    return await scores.score(state(request).backends, body, started, status_url)
+
+
+@v1.get(
+    "/explanations/{explanation_id}",
+    response_model=ExplanationStatus,
+    dependencies=[scoped("explain")],
+    responses={
+        202: {"model": ExplanationStatus, "description": "pending or running: poll again"},
+        404: {"model": ErrorResponse, "description": "unknown or expired explanation id"},
+    },
+)
+async def get_explanation(
+    explanation_id: Annotated[str, Path(pattern=EXPLANATION_ID)], request: Request
+) -> ExplanationStatus | JSONResponse:
+    """The explanation's status; once done, its SHAP contributions and reason codes."""
+    found = await state(request).backends.explanations.status(explanation_id)
+    if found is None:
+        raise ApiError(404, "explanation_not_found", f"no explanation {explanation_id} (unknown or expired)")
+    if found.status in (Status.PENDING, Status.RUNNING):
+        return JSONResponse(found.model_dump(mode="json"), status_code=202, headers={"Retry-After": "1"})
+    return found
+
+
+@v1.get("/model", response_model=ModelInfo, dependencies=[scoped("model")], responses={502: BAD_GATEWAY})
+async def get_model(request: Request) -> ModelInfo:
+    """The champion model now serving: version, decision threshold, validation/test metrics."""
+    return ModelInfo.model_validate(await scores.current_model(state(request).backends.scoring))
+
+
+@v1.get(
+    "/model/importance",
+    response_model=GlobalImportance,
+    dependencies=[scoped("model")],
+    responses={
+        202: {"model": ImportanceStatus, "description": "being computed: poll again"},
+        502: BAD_GATEWAY,
+    },
+)
+async def get_importance(request: Request) -> GlobalImportance | JSONResponse:
+    """Global feature importance (mean |SHAP value|) of the champion model."""
+    backends = state(request).backends
+    model = await scores.current_model(backends.scoring)
+    found = await backends.explanations.importance(str(model["version"]))
+    if found.status == Status.DONE and found.result is not None:
+        return found.result
+    if found.status == Status.FAILED:
+        raise ApiError(
+            503, "importance_failed", "importance could not be computed", found.reason, {"Retry-After": "30"}
+        )
+    return JSONResponse(found.model_dump(mode="json"), status_code=202, headers={"Retry-After": "2"})
+
+
+@v1.post("/outcomes", response_model=OutcomesAccepted, status_code=202, dependencies=[scoped("outcomes")])
+async def create_outcomes(body: OutcomesRequest, request: Request) -> OutcomesAccepted:
+    """Observed repayment or default of scored clients, for realised-performance monitoring."""
+    request_id, now = request_id_var.get(), utc_now()
+    items = [
+        {"client_id": o.client_id, "defaulted": o.defaulted, "time": now, "request_id": request_id}
+        for o in body.outcomes
+    ]
+    app_state = state(request)
+    await publish_outcomes(app_state.redis, items, app_state.settings.retry_after_s)
+    return OutcomesAccepted(request_id=request_id, accepted=len(items))
+
+
+@probes.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@probes.get("/readyz", responses={503: ERROR_RESPONSES[503]})
+async def readyz(request: Request) -> dict[str, str]:
+    """Ready when the features and scoring services are (the explainer and Redis only degrade answers)."""
+    backends = state(request).backends
+    for downstream in (backends.features, backends.scoring):
+        await downstream.get("/readyz")
+    return {"status": "ready"}
+
+
+@probes.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    app = FastAPI(
+        title="Credit scoring API",
+        version="1.0",
+        description="Scores, explanations, model information and outcomes for front-office apps.",
+        lifespan=create_lifespan(settings),
+    )
+    install(app, settings)
+    app.include_router(v1)
+    app.include_router(probes)
+    return app
+
+
+app = create_app()

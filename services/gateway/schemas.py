@@ -1,0 +1,144 @@
+"""Request and response bodies of the public API (/v1), with the examples shown in the OpenAPI docs.
+
+The raw application and history models are the features service's own (generated from the Kaggle table
+specs), so the gateway accepts exactly what the features service can compute from.
+"""
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.features.schemas import ApplicationIn, HistoryIn
+
+BIGINT_MAX = 2**63 - 1
+_STRICT = ConfigDict(extra="forbid")
+
+APPLICATION_EXAMPLE = {
+    "SK_ID_CURR": 456_001,
+    "NAME_CONTRACT_TYPE": "Cash loans",
+    "CODE_GENDER": "F",
+    "AMT_INCOME_TOTAL": 135_000.0,
+    "AMT_CREDIT": 568_800.0,
+    "AMT_ANNUITY": 20_560.5,
+    "AMT_GOODS_PRICE": 450_000.0,
+    "DAYS_BIRTH": -19_241,
+    "DAYS_EMPLOYED": -2_329,
+    "EXT_SOURCE_2": 0.79,
+    "EXT_SOURCE_3": 0.16,
+}
+
+
+class ScoreRequest(BaseModel):
+    """Either a known client's id, or a new applicant's raw application (and optional history)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"client_id": 100_002},
+                {"application": APPLICATION_EXAMPLE},
+                {
+                    "application": APPLICATION_EXAMPLE,
+                    "history": {
+                        "bureau": [{"SK_ID_CURR": 456_001, "SK_ID_BUREAU": 1, "CREDIT_ACTIVE": "Active"}]
+                    },
+                },
+            ]
+        },
+    )
+    client_id: int | None = Field(None, ge=0, le=BIGINT_MAX, description="SK_ID_CURR of a known client")
+    application: ApplicationIn | None = Field(  # type: ignore[valid-type]
+        None, description="raw Kaggle application fields of a new applicant"
+    )
+    history: HistoryIn | None = Field(  # type: ignore[valid-type]
+        None, description="the applicant's history rows; omitted = the history stored for its SK_ID_CURR"
+    )
+
+    @model_validator(mode="after")
+    def one_subject(self) -> Self:
+        if (self.client_id is None) == (self.application is None):
+            raise ValueError("give either client_id or application, not both")
+        if self.history is not None and self.application is None:
+            raise ValueError("history goes with an application, not with a client_id")
+        return self
+
+
+class ExplanationRef(BaseModel):
+    id: str | None = Field(description="poll GET /v1/explanations/{id}; null when unavailable")
+    status: Literal["pending", "running", "done", "failed", "unavailable"]
+    url: str | None = Field(description="status URL of the explanation")
+
+
+class ScoreResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "5f0c6d0e8a3b4c1f9d2e7a6b5c4d3e2f",
+                    "client_id": 100_002,
+                    "source": "client_id",
+                    "pd": 0.083,
+                    "decision": "approved",
+                    "threshold": 0.11,
+                    "model_version": "3",
+                    "explanation": {
+                        "id": "3-9c1e0f2b7a4d5e6f8a9b0c1d",
+                        "status": "pending",
+                        "url": "/v1/explanations/3-9c1e0f2b7a4d5e6f8a9b0c1d",
+                    },
+                }
+            ]
+        }
+    )
+    request_id: str
+    client_id: int | None = Field(description="the known client, or the application's SK_ID_CURR if given")
+    source: Literal["client_id", "application"]
+    pd: float = Field(ge=0, le=1, description="probability of default")
+    decision: Literal["approved", "refused"] = Field(description="refused when pd >= threshold")
+    threshold: float
+    model_version: str
+    explanation: ExplanationRef
+
+
+class ModelInfo(BaseModel):
+    """The champion model now serving (follows the registry alias)."""
+
+    name: str
+    version: str
+    alias: str
+    threshold: float
+    feature_set_hash: str
+    feature_names: list[str]
+    metrics: dict[str, Any]
+
+
+class Outcome(BaseModel):
+    model_config = _STRICT
+    client_id: int = Field(ge=0, le=BIGINT_MAX)
+    defaulted: bool = Field(description="true = payment difficulties observed, false = repaid")
+
+
+class OutcomesRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcomes": [{"client_id": 100_002, "defaulted": False}]}]},
+    )
+    outcomes: list[Outcome] = Field(min_length=1, max_length=1000)
+
+
+class OutcomesAccepted(BaseModel):
+    request_id: str
+    accepted: int
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, machine-readable")
+    message: str
+    details: Any = None
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every endpoint and every service."""
+
+    error: ErrorBody

@@ -1,0 +1,1 @@
+"""Monitoring: decision log, outcomes, drift jobs, realised performance, fairness and Prometheus metrics."""

@@ -1,0 +1,157 @@
+"""The monitoring service: drift runs and reports, outcomes, realised performance, fairness, metrics.
+
+Run: `uvicorn services.monitoring.app:app --port 8003`. A background thread consumes the decision,
+shadow and outcome streams into Postgres (set RUN_CONSUMER=false to run `credit monitor consume`
+elsewhere). Blocking work runs in worker threads, never on the event loop.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+import psycopg2
+import redis
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from services.common.http import ApiError, install
+from services.common.logging import configure_logging
+from services.data.migrate import migrate
+from services.monitoring import queries
+from services.monitoring.collector import MonitoringCollector
+from services.monitoring.consumer import run_in_thread
+from services.monitoring.drift_job import JobAlreadyRunning, run_job
+from services.monitoring.metrics import observe_request
+from services.monitoring.schemas import (
+    DriftRunOut,
+    FairnessOut,
+    GroupApproval,
+    OutcomesAccepted,
+    OutcomesIn,
+    PerformanceOut,
+)
+from services.monitoring.settings import MonitoringSettings
+
+router = APIRouter()
+
+
+def _settings(request: Request) -> MonitoringSettings:
+    return request.app.state.settings
+
+
+def _run_out(run: dict[str, Any]) -> DriftRunOut:
+    report_url = f"/drift/reports/{run['id']}" if run["has_report"] else None
+    return DriftRunOut.model_validate({**run, "report_url": report_url})
+
+
+async def _run_or_404(settings: MonitoringSettings, run_id: int | None) -> DriftRunOut:
+    run = await run_in_threadpool(
+        queries.drift_run, settings.database_url, run_id, settings.top_drift_features
+    )
+    if run is None:
+        which = "no drift run yet" if run_id is None else f"drift run {run_id} does not exist"
+        raise ApiError(404, "not_found", which, {"run_id": run_id})
+    return _run_out(run)
+
+
+@router.post("/drift/run", response_model=DriftRunOut)
+async def run_drift(request: Request) -> DriftRunOut:
+    """Run a drift job now (up to about a minute) and return its run, whatever its status."""
+    settings = _settings(request)
+    try:
+        run_id = await run_in_threadpool(run_job, settings)
+    except JobAlreadyRunning as error:
+        raise ApiError(409, "job_running", str(error)) from error
+    return await _run_or_404(settings, run_id)
+
+
+@router.get("/drift/latest", response_model=DriftRunOut)
+async def latest_drift(request: Request) -> DriftRunOut:
+    return await _run_or_404(_settings(request), None)
+
+
+@router.get("/drift/runs/{run_id}", response_model=DriftRunOut)
+async def drift_run(run_id: int, request: Request) -> DriftRunOut:
+    return await _run_or_404(_settings(request), run_id)
+
+
+@router.get("/drift/reports/{run_id}", response_class=HTMLResponse)
+async def drift_report(run_id: int, request: Request) -> HTMLResponse:
+    html = await run_in_threadpool(queries.drift_report, _settings(request).database_url, run_id)
+    if html is None:
+        raise ApiError(404, "not_found", f"drift run {run_id} has no report", {"run_id": run_id})
+    return HTMLResponse(html)
+
+
+@router.post("/outcomes", response_model=OutcomesAccepted)
+async def post_outcomes(body: OutcomesIn, request: Request) -> OutcomesAccepted:
+    inserted = await run_in_threadpool(
+        queries.record_outcomes, _settings(request).database_url, body.outcomes
+    )
+    return OutcomesAccepted(received=len(body.outcomes), inserted=inserted)
+
+
+@router.get("/performance", response_model=PerformanceOut)
+async def get_performance(request: Request) -> PerformanceOut:
+    settings = _settings(request)
+    days = settings.performance_window_days
+    found = await run_in_threadpool(queries.performance, settings.database_url, days)
+    return PerformanceOut(window_days=days, **asdict(found))
+
+
+@router.get("/fairness", response_model=FairnessOut)
+async def get_fairness(request: Request) -> FairnessOut:
+    settings = _settings(request)
+    hours = settings.stats_window_hours
+    groups = await run_in_threadpool(queries.fairness, settings.database_url, hours)
+    return FairnessOut(window_hours=hours, groups=[GroupApproval(**asdict(g)) for g in groups])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> dict[str, str]:
+    settings = _settings(request)
+    try:
+        await run_in_threadpool(queries.ping, settings.database_url, settings.redis_url)
+    except (psycopg2.Error, redis.RedisError) as error:
+        raise ApiError(503, "not_ready", "Postgres or Redis unavailable", str(error).strip()) from error
+    return {"status": "ready"}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    own = await run_in_threadpool(generate_latest, request.app.state.registry)
+    return Response(generate_latest(REGISTRY) + own, media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: MonitoringSettings | None = None) -> FastAPI:
+    settings = settings or MonitoringSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        await run_in_threadpool(migrate, settings.database_url)
+        consumer = run_in_thread(settings) if settings.run_consumer else None
+        yield
+        if consumer is not None:
+            thread, stop = consumer
+            stop.set()
+            thread.join(timeout=10)
+
+    app = FastAPI(title="Monitoring service", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.registry = CollectorRegistry()
+    app.state.registry.register(MonitoringCollector(settings))
+    install(app, settings.max_body_bytes, observe_request)
+    app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,50 @@
+"""Periodic drift jobs: Celery beat enqueues `run_drift` every DRIFT_INTERVAL_S seconds on its own queue.
+
+Worker and scheduler in one process for a small deployment:
+    celery -A services.monitoring.celery_app worker --beat -Q monitoring --loglevel INFO
+Two jobs never overlap (the job takes a Postgres advisory lock); a beat tick that finds one running
+returns without doing anything.
+"""
+
+import logging
+
+from celery import Celery
+
+from services.monitoring.drift_job import JobAlreadyRunning, run_job
+from services.monitoring.settings import MonitoringSettings
+
+QUEUE = "monitoring"
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: MonitoringSettings) -> Celery:
+    app = Celery("monitoring", broker=settings.redis_url)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "drift": {
+                "task": "monitoring.run_drift",
+                "schedule": settings.drift_interval_s,
+                "options": {"expires": settings.drift_interval_s},  # a stale tick is dropped, not queued up
+            }
+        },
+    )
+    return app
+
+
+app = create_app(MonitoringSettings())
+
+
+@app.task(name="monitoring.run_drift")
+def run_drift() -> int | None:
+    """One drift job; returns its run id, or None when another job was still running."""
+    try:
+        return run_job(MonitoringSettings())
+    except JobAlreadyRunning:
+        logger.info("drift job skipped: the previous one is still running")
+        return None

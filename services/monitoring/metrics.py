@@ -1,0 +1,31 @@
+"""Process-local Prometheus metrics of the monitoring service (the consumer thread and HTTP requests).
+
+Figures computed from Postgres (drift, decisions, realised performance, fairness) are exported by
+collector.py at scrape time, so they are right whichever process (Celery worker, CLI) wrote them.
+"""
+
+from prometheus_client import Counter, Histogram
+
+STREAM_ENTRIES = Counter(
+    "monitoring_stream_entries_total",
+    "Stream entries consumed, by stream and result (inserted, duplicate, rejected)",
+    ["stream", "result"],
+)
+DECISIONS_LOGGED = Counter(
+    "monitoring_decisions_logged_total", "Decisions newly written to the decision log", ["decision"]
+)
+CONSUMER_ERRORS = Counter(
+    "monitoring_consumer_errors_total", "Stream consumer iterations that failed (Redis/Postgres) and retried"
+)
+REQUESTS = Counter("monitoring_http_requests_total", "HTTP requests by route and status", ["route", "status"])
+LATENCY = Histogram(
+    "monitoring_http_request_seconds",
+    "HTTP request latency by route",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0),
+)
+
+
+def observe_request(route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(route, str(status)).inc()
+    LATENCY.labels(route).observe(seconds)

@@ -1,0 +1,49 @@
+"""Blocking database work behind the HTTP routes (each call opens and closes one connection)."""
+
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg2
+import redis
+
+from services.monitoring import drift_store, events
+from services.monitoring.fairness import GroupRate, approval_by_group
+from services.monitoring.performance import Performance, window_performance
+from services.monitoring.schemas import OutcomeIn
+
+
+def drift_run(database_url: str, run_id: int | None, top: int) -> dict[str, Any] | None:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return drift_store.get_run(conn, run_id, top)
+
+
+def drift_report(database_url: str, run_id: int) -> str | None:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return drift_store.get_report(conn, run_id)
+
+
+def record_outcomes(database_url: str, outcomes: list[OutcomeIn]) -> int:
+    with closing(psycopg2.connect(database_url)) as conn:
+        with conn.cursor() as cur:
+            inserted = events.insert_outcomes(cur, outcomes)
+        conn.commit()
+    return inserted
+
+
+def performance(database_url: str, days: float) -> Performance:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return window_performance(conn, datetime.now(UTC) - timedelta(days=days))
+
+
+def fairness(database_url: str, hours: float) -> list[GroupRate]:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return approval_by_group(conn, datetime.now(UTC) - timedelta(hours=hours))
+
+
+def ping(database_url: str, redis_url: str) -> None:
+    """Raises when Postgres (with the monitoring tables) or Redis does not answer."""
+    with closing(psycopg2.connect(database_url, connect_timeout=3)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM drift_runs LIMIT 1")
+    with redis.Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3) as client:
+        client.ping()

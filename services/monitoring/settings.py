@@ -1,0 +1,33 @@
+"""Settings of the monitoring service, its stream consumer and its drift jobs (environment variables)."""
+
+from services.common.settings import CommonSettings
+
+
+class MonitoringSettings(CommonSettings):
+    """Stream names, consumer batching, window sizes and drift thresholds; every one has a local default."""
+
+    host: str = "127.0.0.1"
+    port: int = 8003
+    max_body_bytes: int = 1_000_000
+
+    decisions_stream: str = "decisions"
+    outcomes_stream: str = "outcomes"
+    shadow_stream: str = "scoring:shadow"
+    consumer_group: str = "monitoring"
+    consumer_name: str = ""  # empty: hostname-pid, unique per process
+    consumer_batch: int = 500
+    consumer_block_ms: int = 1000
+    claim_idle_ms: int = 60_000  # entries a dead consumer left unacknowledged this long are taken over
+    run_consumer: bool = True  # the service consumes the streams in a background thread
+
+    drift_window_rows: int = 20_000
+    drift_min_rows: int = 200
+    drift_share_threshold: float = 0.5  # Evidently's default: the dataset drifts when half its features do
+    drift_report_features: int = 15  # most drifted features drawn in the HTML report
+    drift_interval_s: float = 3600.0
+    model_alias: str = "champion"
+
+    stats_window_hours: float = 24.0
+    stats_cache_s: float = 10.0
+    performance_window_days: float = 30.0
+    top_drift_features: int = 10

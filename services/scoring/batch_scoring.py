@@ -1,0 +1,76 @@
+"""`credit score`: PDs and decisions for a file of raw applications, or one known client, with the model
+behind a registry alias. Features come from the same code the online path uses (no train/serve skew)."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from services.common.db import raw_connection
+from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.features.online import compute_for_applications, features_for_client
+from services.features.store import FeatureMatrix
+from services.scoring.model import ScoringModel
+from services.scoring.model_store import load_alias
+
+OUTPUT_COLUMNS = ("SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION")
+
+
+class ScoringInputError(ValueError):
+    """The applications or client id cannot be scored; the message says why."""
+
+
+def read_applications(path: Path) -> pl.DataFrame:
+    """Raw applications in the Kaggle application format; TARGET and unknown columns are dropped later."""
+    if not path.is_file():
+        raise ScoringInputError(f"input file {path} does not exist")
+    try:
+        applications = pl.read_csv(path, infer_schema_length=10000)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as error:
+        raise ScoringInputError(f"cannot read {path} as CSV: {error}") from None
+    if "SK_ID_CURR" not in applications.columns:
+        raise ScoringInputError(f"{path} has no SK_ID_CURR column; expected the Kaggle application format")
+    if applications.height == 0:
+        raise ScoringInputError(f"{path} holds no applications")
+    return applications
+
+
+def score_file(database_url: str, input_path: Path, output_path: Path, alias: str) -> int:
+    """Write SK_ID_CURR, PD, DECISION, MODEL_VERSION for every application; returns the row count."""
+    applications = read_applications(input_path)
+    model, version = load_alias(alias)
+    try:
+        features = compute_for_applications(database_url, applications)
+    except pl.exceptions.PolarsError as error:
+        raise ScoringInputError(f"{input_path}: {str(error).splitlines()[0]}") from None
+    scored = score_features(model, version, features)
+    scored.write_csv(output_path)
+    return scored.height
+
+
+def score_client(database_url: str, client_id: int, alias: str) -> dict[str, object]:
+    """One client known to Postgres: its materialised vector, else one computed from its rows."""
+    model, version = load_alias(alias)
+    with raw_connection(database_url) as conn:
+        vector = features_for_client(conn, client_id)
+    if vector is None:
+        raise ScoringInputError(f"client {client_id} is unknown: no application with SK_ID_CURR {client_id}")
+    features = FeatureMatrix(np.array([client_id]), vector.values[np.newaxis, :], NAMES, FEATURE_SET_HASH)
+    return score_features(model, version, features).row(0, named=True)
+
+
+def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -> pl.DataFrame:
+    if features.feature_set_hash != model.feature_set_hash:
+        raise ScoringInputError(
+            f"model version {version} was trained on feature set {model.feature_set_hash}, but the features "
+            f"are {features.feature_set_hash}; retrain or rebuild the features"
+        )
+    pd_values = model.predict_pd(features.values)
+    return pl.DataFrame(
+        {
+            "SK_ID_CURR": features.client_ids,
+            "PD": pd_values,
+            "DECISION": model.decide(pd_values),
+            "MODEL_VERSION": [version] * len(pd_values),
+        }
+    )

@@ -1,0 +1,120 @@
+"""`credit train` as one function on arrays: split, baselines, imbalance options, search, refit,
+calibrate, choose the threshold, evaluate on the held-out test split. Logging is the caller's business."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.model_selection import train_test_split
+
+from services.scoring.baselines import baseline_models, baseline_oof
+from services.scoring.calibration import fit_calibrator
+from services.scoring.cost import best_threshold
+from services.scoring.dataset import TrainingSet
+from services.scoring.evaluation import decision_metrics, global_importance
+from services.scoring.model import ScoringModel
+from services.scoring.training import (
+    BASE_PARAMS,
+    CvResult,
+    TrainingConfig,
+    cross_validate,
+    imbalance_options,
+    refit,
+)
+from services.scoring.tuning import search
+
+IMPORTANCE_ROWS = 2000
+
+# Called once per candidate (baseline, imbalance option, search trial): name, params, metrics.
+CandidateLogger = Callable[[str, dict[str, Any], dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    model: ScoringModel
+    params: dict[str, Any]
+    validation: dict[str, float]
+    test: dict[str, float]
+    test_ids: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    test_pd: np.ndarray
+    importance: pl.DataFrame
+
+
+def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLogger) -> TrainedModel:
+    """The whole training recipe; every candidate tried is reported through `log_candidate`."""
+    _, ids_te, x_tr, x_te, y_tr, y_te = train_test_split(
+        data.client_ids, data.x, data.y, test_size=config.test_size, stratify=data.y, random_state=config.seed
+    )
+    params, cv = _choose_params(x_tr, y_tr, config, log_candidate)
+    calibrator = fit_calibrator(cv.oof, y_tr)
+    validation_pd = calibrator.transform(cv.oof)
+    threshold = best_threshold(y_tr, validation_pd).threshold
+    booster = refit(x_tr, y_tr, params, cv.refit_rounds, config)
+    model = ScoringModel(booster, calibrator, threshold, data.names, data.feature_set_hash)
+    test_pd = model.predict_pd(x_te)
+    return TrainedModel(
+        model=model,
+        params={**BASE_PARAMS, **params, "num_iterations": cv.refit_rounds},
+        validation=decision_metrics(y_tr, validation_pd, threshold),
+        test=decision_metrics(y_te, test_pd, threshold),
+        test_ids=ids_te,
+        test_x=x_te,
+        test_y=y_te,
+        test_pd=test_pd,
+        importance=global_importance(booster, x_te[:IMPORTANCE_ROWS], data.names),
+    )
+
+
+def _choose_params(
+    x: np.ndarray, y: np.ndarray, config: TrainingConfig, log_candidate: CandidateLogger
+) -> tuple[dict[str, Any], CvResult]:
+    """Baselines, imbalance options and search on a stratified sample (the budget; same rows and folds,
+    so their CV figures compare), then the chosen params cross-validated on every training row for the
+    OOF predictions and the number of rounds."""
+    sample = _search_sample(y, config)
+    _run_baselines(x[sample], y[sample], config, log_candidate)
+    start = _best_imbalance_option(x[sample], y[sample], config, log_candidate)
+    trial_numbers = iter(range(1, config.trials + 1))
+
+    def log_trial(params: dict[str, Any], result: CvResult) -> None:
+        log_candidate(f"trial-{next(trial_numbers)}", params, {"cv_auc": result.auc})
+
+    params, cv = search(x[sample], y[sample], start, config, log_trial)
+    if len(sample) < len(y):
+        cv = cross_validate(x, y, params, config)
+        log_candidate("chosen-all-rows", params, {"cv_auc": cv.auc})
+    return params, cv
+
+
+def _search_sample(y: np.ndarray, config: TrainingConfig) -> np.ndarray:
+    """Row indices for the search: all rows, or a stratified sample of `search_rows`."""
+    rows = np.arange(len(y))
+    if len(y) <= config.search_rows:
+        return rows
+    sample, _ = train_test_split(rows, train_size=config.search_rows, stratify=y, random_state=config.seed)
+    return np.sort(sample)
+
+
+def _run_baselines(
+    x: np.ndarray, y: np.ndarray, config: TrainingConfig, log_candidate: CandidateLogger
+) -> None:
+    for name, estimator in baseline_models().items():
+        oof = baseline_oof(estimator, x, y, config.folds, config.seed)
+        threshold = best_threshold(y, oof).threshold
+        log_candidate(f"baseline-{name}", {"estimator": repr(estimator)}, decision_metrics(y, oof, threshold))
+
+
+def _best_imbalance_option(
+    x: np.ndarray, y: np.ndarray, config: TrainingConfig, log_candidate: CandidateLogger
+) -> tuple[dict[str, Any], CvResult]:
+    """Each option with default parameters; the best by CV AUC is kept fixed during the search."""
+    tried = []
+    for name, params in imbalance_options(y).items():
+        result = cross_validate(x, y, params, config)
+        log_candidate(f"imbalance-{name}", {"imbalance": name, **params}, {"cv_auc": result.auc})
+        tried.append((params, result))
+    return max(tried, key=lambda item: item[1].auc)

@@ -1,0 +1,7 @@
+"""MLflow models-from-code entry point: the pyfunc is rebuilt from this file at load time, not unpickled."""
+
+from mlflow.models import set_model
+
+from services.scoring.model import CreditPyfunc
+
+set_model(CreditPyfunc())

@@ -1,0 +1,177 @@
+"""The features service over HTTP (FastAPI TestClient) against real Postgres."""
+
+import json
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from services.common.db import raw_connection
+from services.features.app import create_app
+from services.features.build import build
+from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.features.cli import features_app
+from services.features.settings import FeaturesSettings
+from services.features.store import read_materialised
+
+APPLICATION = {
+    "SK_ID_CURR": 999_001,
+    "AMT_INCOME_TOTAL": 120_000.0,
+    "AMT_CREDIT": 400_000.0,
+    "DAYS_BIRTH": -12_000,
+}
+
+
+@pytest.fixture(scope="module")
+def service(joined_db: tuple[str, list[int]]) -> Iterator[tuple[TestClient, list[int]]]:
+    """Client of a service over the built joined rows; the last client's stored vector is removed."""
+    url, ids = joined_db
+    build(url)
+    with raw_connection(url) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM feature_values WHERE sk_id_curr = %s", (ids[-1],))
+    with TestClient(create_app(FeaturesSettings(database_url=url, max_body_bytes=20_000))) as client:
+        yield client, ids
+
+
+def _as_vector(features: dict[str, float | None]) -> np.ndarray:
+    assert list(features) == list(NAMES)
+    return np.array([math.nan if v is None else v for v in features.values()])
+
+
+def test_get_materialised_vector(
+    service: tuple[TestClient, list[int]], joined_db: tuple[str, list[int]]
+) -> None:
+    client, ids = service
+    response = client.get(f"/features/{ids[0]}")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["client_id"], body["origin"], body["feature_set_hash"]) == (
+        ids[0],
+        "materialised",
+        FEATURE_SET_HASH,
+    )
+    stored = read_materialised(joined_db[0], [ids[0]])
+    np.testing.assert_array_equal(_as_vector(body["features"]), stored.values[0])
+
+
+def test_get_computes_a_client_that_is_not_materialised(service: tuple[TestClient, list[int]]) -> None:
+    client, ids = service
+    body = client.get(f"/features/{ids[-1]}").json()
+    assert body["origin"] == "computed"
+    assert body["features"]["app_amt_credit"] is not None
+
+
+def test_unknown_client_is_404_with_the_error_shape_and_request_id(
+    service: tuple[TestClient, list[int]],
+) -> None:
+    client, _ = service
+    response = client.get("/features/42", headers={"X-Request-ID": "req-123"})
+    assert response.status_code == 404
+    assert response.headers["X-Request-ID"] == "req-123"
+    error = response.json()["error"]
+    assert (error["code"], error["request_id"]) == ("client_not_found", "req-123")
+    assert set(error) == {"code", "message", "details", "request_id"}
+
+
+def test_request_id_is_created_when_absent(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_compute_from_raw_application_counts_unseen_categories(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    before = _unseen_count(client, "code_gender")
+    payload = {"application": {**APPLICATION, "CODE_GENDER": "Robot"}, "history": {"bureau": []}}
+    response = client.post("/features/compute", json=payload)
+    assert response.status_code == 200
+    features = response.json()["features"]
+    assert features["app_credit_to_income"] == pytest.approx(400_000 / 120_000)
+    assert features["app_code_gender_code"] == 3.0
+    assert _unseen_count(client, "code_gender") == before + 1
+
+
+def test_compute_without_history_uses_the_stored_history_of_the_id(
+    service: tuple[TestClient, list[int]],
+) -> None:
+    client, ids = service
+    stored = client.get(f"/features/{ids[0]}").json()["features"]
+    response = client.post("/features/compute", json={"application": {**APPLICATION, "SK_ID_CURR": ids[0]}})
+    computed = response.json()["features"]
+    history = [name for name in NAMES if not name.startswith("app_")]
+    assert computed["bureau_all_count"] is not None
+    assert [computed[n] for n in history] == [stored[n] for n in history]
+
+
+def test_missing_and_ill_typed_fields_are_422_naming_each(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    payload = {
+        "application": {"AMT_INCOME_TOTAL": "lots", "DAYS_BIRTH": -1, "CODE_GENDER": 3, "COLOUR": "red"},
+        "history": {"bureau": [{"DAYS_CREDIT": "yesterday"}]},
+    }
+    response = client.post("/features/compute", json=payload)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert {d["field"] for d in error["details"]} == {
+        "application.AMT_INCOME_TOTAL",
+        "application.AMT_CREDIT",
+        "application.CODE_GENDER",
+        "application.COLOUR",
+        "history.bureau.0.DAYS_CREDIT",
+    }
+    assert "application.AMT_CREDIT" in error["message"]
+
+
+def test_malformed_json_and_bad_client_id_are_422(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    bad_json = client.post("/features/compute", content=b"{", headers={"content-type": "application/json"})
+    assert bad_json.status_code == 422
+    assert client.get("/features/abc").json()["error"]["details"][0]["field"] == "path.client_id"
+
+
+def test_oversized_body_is_413(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    rows = [{"SK_ID_BUREAU": i, "DAYS_CREDIT": -1.0} for i in range(1000)]
+    response = client.post(
+        "/features/compute", json={"application": APPLICATION, "history": {"bureau": rows}}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    chunked = client.post(  # no Content-Length: the limit is enforced while the body is read
+        "/features/compute", content=iter([b'{"application": {', b" " * 30_000, b"}}"])
+    )
+    assert chunked.status_code == 413
+    assert chunked.json()["error"]["code"] == "payload_too_large"
+
+
+def test_schema_endpoint_matches_the_cli(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    served = client.get("/features/schema").json()
+    printed = json.loads(CliRunner().invoke(features_app, ["schema"]).stdout)
+    assert served == printed
+    assert served["feature_set_hash"] == FEATURE_SET_HASH
+    assert [f["name"] for f in served["features"]] == list(NAMES)
+
+
+def test_health_readiness_and_metrics(service: tuple[TestClient, list[int]]) -> None:
+    client, _ = service
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    assert "features_requests_total" in client.get("/metrics").text
+
+
+def test_not_ready_without_database() -> None:
+    settings = FeaturesSettings(database_url="postgresql://postgres@127.0.0.1:5432/credit_test_absent_db")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "not_ready"
+
+
+def _unseen_count(client: TestClient, field: str) -> float:
+    prefix = f'features_unseen_categories_total{{field="{field}"}} '
+    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
+    return float(lines[0].removeprefix(prefix)) if lines else 0.0

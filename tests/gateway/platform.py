@@ -1,0 +1,132 @@
+"""The whole platform on loopback for gateway tests and the gateway benchmark: Postgres with real rows and
+built features, a throwaway redis-server, a champion model in a given MLflow server, the features, scoring
+and gateway services as uvicorn processes and (optionally) a Celery explainer worker."""
+
+import json
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+import redis
+from explainer.stack import RedisServer, Worker, register_version
+from features.conftest import write_joined_real_rows
+from mlflow import MlflowClient
+from sqlalchemy.engine import make_url
+
+from gateway.processes import Service
+from services.common.db import drop_database
+from services.common.settings import CommonSettings
+from services.data.loader import load_directory
+from services.data.migrate import migrate
+from services.features.build import build
+from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.gateway.settings import GatewaySettings
+from services.scoring.calibration import fit_calibrator
+from services.scoring.model import ScoringModel
+from services.scoring.registry import MODEL_NAME
+
+
+@dataclass(frozen=True)
+class Platform:
+    database_url: str
+    client_ids: list[int]
+    redis: RedisServer
+    features: Service
+    scoring: Service
+    gateway: Service
+    worker: Worker | None
+    model_version: str
+
+    def settings(self, **overrides: object) -> GatewaySettings:
+        """Settings of an in-process gateway over this platform."""
+        urls = {
+            "database_url": self.database_url,
+            "redis_url": self.redis.url,
+            "features_url": self.features.url,
+            "scoring_url": self.scoring.url,
+        }
+        return GatewaySettings(**{**urls, **overrides})
+
+    def stream(self, name: str) -> list[dict[str, object]]:
+        """Every entry's decoded `data` field of a Redis stream, oldest first."""
+        client = redis.Redis.from_url(self.redis.url)
+        try:
+            return [json.loads(fields[b"data"]) for _, fields in client.xrange(name)]
+        finally:
+            client.close()
+
+
+def champion_on_catalog_names(tracking_uri: str, rows: int = 2000, seed: int = 11) -> str:
+    """A small LightGBM ScoringModel over the catalog's feature names (so the features service's vectors fit
+    it), registered as the training pipeline lays it out and made the champion; returns its version.
+    Risk falls with the external scores, as in the real data."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, len(NAMES)))
+    safe = [NAMES.index(n) for n in ("app_ext_source_2", "app_ext_source_3")]
+    y = (rng.random(rows) < 1 / (1 + np.exp(1.5 + x[:, safe].sum(axis=1)))).astype(int)
+    params = {"objective": "binary", "num_leaves": 8, "learning_rate": 0.1, "verbose": -1, "seed": seed}
+    booster = lgb.train(params, lgb.Dataset(x, y, feature_name=list(NAMES)), num_boost_round=30)
+    calibrator = fit_calibrator(booster.predict(x), y)
+    pd_values = calibrator.transform(booster.predict(x))
+    model = ScoringModel(booster, calibrator, float(np.quantile(pd_values, 0.8)), NAMES, FEATURE_SET_HASH)
+    reference = pl.DataFrame(x[:300], schema=list(NAMES), orient="row").with_columns(
+        pl.Series("SK_ID_CURR", np.arange(300)),
+        pl.Series("TARGET", y[:300]),
+        pl.Series("PD", pd_values[:300]),
+        pl.Series("DECISION", model.decide(pd_values[:300])),
+    )
+    version = register_version(model, reference, tracking_uri)
+    MlflowClient(tracking_uri).set_registered_model_alias(MODEL_NAME, "champion", version)
+    return version
+
+
+def _throwaway_url() -> str:
+    base = make_url(CommonSettings().database_url)
+    return base.set(database=f"credit_test_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
+
+
+def _database_with_features(real_data_dir: Path, work: Path) -> tuple[str, list[int]]:
+    url = _throwaway_url()
+    migrate(url)
+    ids = write_joined_real_rows(real_data_dir, work)
+    load_directory(url, work)
+    build(url)
+    return url, ids
+
+
+@contextmanager
+def running_platform(
+    real_data_dir: Path, work: Path, tracking_uri: str, rate_limit: str, with_worker: bool = True
+) -> Iterator[Platform]:
+    """Everything up and ready (parts start side by side); all stopped and the database dropped after."""
+    (work / "rows").mkdir(parents=True)
+    url, ids = _database_with_features(real_data_dir, work / "rows")
+    version = champion_on_catalog_names(tracking_uri)
+    redis = RedisServer(work)
+    env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "MLFLOW_TRACKING_URI": tracking_uri}
+    features = Service("features", "services.features.app:app", env, work)
+    scoring = Service("scoring", "services.scoring.app:app", {**env, "FEATURES_URL": features.url}, work)
+    gateway_env = {
+        **env,
+        "FEATURES_URL": features.url,
+        "SCORING_URL": scoring.url,
+        "GATEWAY_RATE_LIMIT": rate_limit,
+    }
+    gateway = Service("gateway", "services.gateway.app:app", gateway_env, work)
+    worker = Worker(env, work / "worker.log", f"gw-{uuid.uuid4().hex[:6]}") if with_worker else None
+    parts = [redis, features, scoring, gateway, *([worker] if worker else [])]
+    try:
+        redis.start()
+        with ThreadPoolExecutor(len(parts)) as pool:
+            list(pool.map(lambda part: part.start(), parts[1:]))
+        yield Platform(url, ids, redis, features, scoring, gateway, worker, version)
+    finally:
+        for part in reversed(parts):
+            part.stop()
+        drop_database(url)

@@ -1,0 +1,172 @@
+"""POST /v1/scores end to end through real features, scoring and explainer processes, and the reads
+that follow it (explanation, model, importance)."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.platform import Platform
+from services.features.schemas import REQUIRED_APPLICATION_FIELDS
+
+APPLICATION = {
+    "SK_ID_CURR": 990_001,
+    "AMT_INCOME_TOTAL": 90_000.0,
+    "AMT_CREDIT": 300_000.0,
+    "AMT_ANNUITY": 15_000.0,
+    "DAYS_BIRTH": -14_000,
+    "CODE_GENDER": "F",
+    "EXT_SOURCE_2": 0.4,
+}
+
+
+def poll(gateway: TestClient, url: str, key: str, seconds: float = 60) -> Any:
+    """GET `url` until it stops answering 202."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        response = gateway.get(url, headers={"X-API-Key": key})
+        if response.status_code != 202:
+            return response
+        assert int(response.headers["Retry-After"]) >= 1
+        time.sleep(0.2)
+    pytest.fail(f"{url} still pending after {seconds}s")
+
+
+def test_score_a_known_client_then_read_its_explanation(
+    gateway: TestClient, make_key: Callable[..., str], stack: Platform
+) -> None:
+    key = make_key()
+    client_id = stack.client_ids[0]
+    response = gateway.post(
+        "/v1/scores",
+        json={"client_id": client_id},
+        headers={"X-API-Key": key, "X-Request-ID": f"known-{client_id}"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["request_id"], body["client_id"], body["source"]) == (
+        f"known-{client_id}",
+        client_id,
+        "client_id",
+    )
+    assert body["model_version"] == stack.model_version
+    assert 0 <= body["pd"] <= 1
+    assert body["decision"] == ("refused" if body["pd"] >= body["threshold"] else "approved")
+    explanation = body["explanation"]
+    assert explanation["status"] in ("pending", "running", "done")
+    assert explanation["url"] == f"/v1/explanations/{explanation['id']}"
+
+    done = poll(gateway, explanation["url"], key)
+    assert done.status_code == 200
+    result = done.json()
+    assert result["status"] == "done"
+    assert result["result"]["pd"] == pytest.approx(body["pd"])
+    assert result["result"]["contributions"] and result["result"]["reasons"]
+
+
+def test_a_scored_decision_is_logged_to_the_stream(
+    gateway: TestClient, make_key: Callable[..., str], stack: Platform
+) -> None:
+    response = gateway.post(
+        "/v1/scores",
+        json={"client_id": stack.client_ids[1]},
+        headers={"X-API-Key": make_key(), "X-Request-ID": "logged-1"},
+    )
+    assert response.status_code == 200
+    entry = _wait_for_decision(stack, "logged-1")
+    body = response.json()
+    assert set(entry) == {
+        "request_id",
+        "time",
+        "client_id",
+        "model_version",
+        "features",
+        "pd",
+        "decision",
+        "threshold",
+        "latency_ms",
+        "source",
+    }
+    assert (entry["client_id"], entry["pd"], entry["decision"]) == (
+        body["client_id"],
+        body["pd"],
+        body["decision"],
+    )
+    assert entry["source"] == "client_id" and entry["model_version"] == stack.model_version
+    served = httpx.get(f"{stack.features.url}/features/{stack.client_ids[1]}").json()["features"]
+    assert entry["features"] == served
+    assert entry["latency_ms"] > 0
+
+
+def _wait_for_decision(stack: Platform, request_id: str, seconds: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = [e for e in stack.stream("decisions") if e["request_id"] == request_id]
+        if found:
+            assert len(found) == 1
+            return found[0]
+        time.sleep(0.1)
+    pytest.fail(f"decision {request_id} not in the stream after {seconds}s")
+
+
+def test_score_a_new_application(gateway: TestClient, make_key: Callable[..., str], stack: Platform) -> None:
+    response = gateway.post(
+        "/v1/scores",
+        json={"application": APPLICATION, "history": {}},
+        headers={"X-API-Key": make_key(), "X-Request-ID": "new-app"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["source"], body["client_id"]) == ("application", APPLICATION["SK_ID_CURR"])
+    assert _wait_for_decision(stack, "new-app")["source"] == "application"
+
+
+def test_unknown_client_is_404(gateway: TestClient, make_key: Callable[..., str]) -> None:
+    response = gateway.post("/v1/scores", json={"client_id": 42}, headers={"X-API-Key": make_key()})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "client_not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"client_id": 1, "application": APPLICATION}, "body"),
+        ({}, "body"),
+        ({"client_id": "abc"}, "client_id"),
+        ({"application": {**APPLICATION, "AMT_CREDIT": "lots"}}, "application.AMT_CREDIT"),
+        ({"application": {**APPLICATION, "NOT_A_COLUMN": 1}}, "application.NOT_A_COLUMN"),
+        ({"application": {"SK_ID_CURR": 1}}, f"application.{REQUIRED_APPLICATION_FIELDS[0]}"),
+    ],
+)
+def test_bad_input_is_422_naming_the_field(
+    gateway: TestClient, make_key: Callable[..., str], body: dict[str, Any], field: str
+) -> None:
+    response = gateway.post("/v1/scores", json=body, headers={"X-API-Key": make_key()})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert field in {d["field"] or "body" for d in error["details"]}
+
+
+def test_model_and_importance(gateway: TestClient, make_key: Callable[..., str], stack: Platform) -> None:
+    key = make_key(scopes=["model"])
+    model = gateway.get("/v1/model", headers={"X-API-Key": key}).json()
+    assert (model["version"], model["alias"]) == (stack.model_version, "champion")
+    assert 0 < model["threshold"] < 1
+    importance = poll(gateway, "/v1/model/importance", key, seconds=120)
+    assert importance.status_code == 200
+    body = importance.json()
+    assert body["model_version"] == stack.model_version
+    values = [f["mean_abs_shap"] for f in body["features"]]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+
+
+def test_unknown_explanation_is_404(gateway: TestClient, make_key: Callable[..., str]) -> None:
+    headers = {"X-API-Key": make_key(scopes=["explain"])}
+    assert gateway.get(f"/v1/explanations/1-{'0' * 24}", headers=headers).status_code == 404
+    malformed = gateway.get("/v1/explanations/not-an-id", headers=headers)
+    assert malformed.status_code == 422
+    assert malformed.json()["error"]["details"][0]["field"] == "path.explanation_id"

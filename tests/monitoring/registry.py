@@ -1,0 +1,26 @@
+"""A real MLflow registry in a temporary directory (SQLite store, local artifacts): one registered version
+whose run carries a reference sample, as training leaves it."""
+
+from pathlib import Path
+
+import polars as pl
+from mlflow import MlflowClient
+
+from services.monitoring.reference import REFERENCE_ARTIFACT
+from services.scoring.registry import CHAMPION, MODEL_NAME
+
+
+def registry_with_version(root: Path, reference: pl.DataFrame) -> str:
+    """Tracking URI of a fresh registry holding version 1, the champion, with `reference` logged."""
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("monitoring-tests", artifact_location=(root / "artifacts").as_uri())
+    run = client.create_run(experiment)
+    path = root / REFERENCE_ARTIFACT
+    reference.write_parquet(path)
+    client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model(MODEL_NAME)
+    version = client.create_model_version(MODEL_NAME, run.info.artifact_uri, run_id=run.info.run_id)
+    client.set_registered_model_alias(MODEL_NAME, CHAMPION, version.version)
+    return uri

@@ -1,0 +1,135 @@
+"""The decision log: every stream entry lands in Postgres exactly once, whatever goes down meanwhile."""
+
+import json
+import time
+from contextlib import closing
+
+import psycopg2
+import redis
+from fastapi.testclient import TestClient
+
+from monitoring.factories import count, decision, publish, write_decisions
+from services.monitoring.app import create_app
+from services.monitoring.consumer import StreamConsumer
+from services.monitoring.settings import MonitoringSettings
+
+N = 250
+
+
+def pending(client: redis.Redis, settings: MonitoringSettings, stream: str) -> int:
+    return int(client.xpending(stream, settings.consumer_group)["pending"])
+
+
+def test_backlog_published_while_monitoring_is_down_is_written_exactly_once(
+    settings: MonitoringSettings, redis_client: redis.Redis
+) -> None:
+    first = StreamConsumer(settings.model_copy(update={"consumer_batch": 40}), name="first")
+    first.drain()  # the group exists: entries published from now on wait for monitoring
+    events = [decision() for _ in range(N)]
+    publish(redis_client, settings.decisions_stream, events)
+    publish(redis_client, settings.decisions_stream, events[:30])  # replayed by a retrying producer
+    assert first.drain() == N + 30
+    assert count(settings, "decision_log") == N
+    assert pending(redis_client, settings, settings.decisions_stream) == 0
+    first.close()
+
+
+def test_service_drains_the_backlog_when_it_comes_back(
+    settings: MonitoringSettings, redis_client: redis.Redis
+) -> None:
+    StreamConsumer(settings, name="earlier").drain()  # monitoring ran once, then went down
+    publish(redis_client, settings.decisions_stream, [decision() for _ in range(N)])
+    assert count(settings, "decision_log") == 0
+    with TestClient(create_app(settings.model_copy(update={"run_consumer": True}))):
+        deadline = time.monotonic() + 30
+        while count(settings, "decision_log") < N and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)  # anything extra would have landed by now
+        assert count(settings, "decision_log") == N
+    assert pending(redis_client, settings, settings.decisions_stream) == 0
+
+
+def test_entries_of_a_dead_consumer_are_claimed(
+    settings: MonitoringSettings, redis_client: redis.Redis
+) -> None:
+    consumer = StreamConsumer(settings.model_copy(update={"claim_idle_ms": 0}), name="survivor")
+    consumer.ensure_groups()
+    publish(redis_client, settings.decisions_stream, [decision() for _ in range(20)])
+    # A consumer that read the entries and died before writing them: they stay pending under its name.
+    redis_client.xreadgroup(settings.consumer_group, "dead", {settings.decisions_stream: ">"}, count=100)
+    assert pending(redis_client, settings, settings.decisions_stream) == 20
+    assert consumer.drain() == 20
+    assert count(settings, "decision_log") == 20
+    assert pending(redis_client, settings, settings.decisions_stream) == 0
+    consumer.close()
+
+
+def test_entries_left_unacknowledged_by_a_crash_are_replayed_without_duplicates(
+    settings: MonitoringSettings, redis_client: redis.Redis
+) -> None:
+    """The process died between the commit and XACK: its rows exist, its entries are still pending."""
+    StreamConsumer(settings, name="restarted").ensure_groups()
+    events = [decision() for _ in range(10)]
+    publish(redis_client, settings.decisions_stream, events)
+    redis_client.xreadgroup(settings.consumer_group, "restarted", {settings.decisions_stream: ">"})
+    write_decisions(settings, events)
+    consumer = StreamConsumer(settings, name="restarted")  # same name after the restart
+    assert consumer.drain() == 10  # its own backlog, re-read from id 0
+    consumer.close()
+    assert count(settings, "decision_log") == 10
+    assert pending(redis_client, settings, settings.decisions_stream) == 0
+
+
+def test_malformed_entries_are_kept_with_their_reason_and_acknowledged(
+    settings: MonitoringSettings, redis_client: redis.Redis
+) -> None:
+    good = decision()
+    redis_client.xadd(settings.decisions_stream, {"data": json.dumps(good)})
+    redis_client.xadd(settings.decisions_stream, {"data": json.dumps({**decision(), "pd": 1.7})})
+    redis_client.xadd(settings.decisions_stream, {"data": "{not json"})
+    redis_client.xadd(settings.decisions_stream, {"payload": "x"})
+    consumer = StreamConsumer(settings, name="strict")
+    assert consumer.drain() == 4
+    consumer.close()
+    assert count(settings, "decision_log") == 1
+    with closing(psycopg2.connect(settings.database_url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT reason FROM rejected_entries ORDER BY entry_id")
+        reasons = [row[0] for row in cur.fetchall()]
+    assert len(reasons) == 3
+    assert "pd" in reasons[0] and "data" in reasons[2]
+
+
+def test_shadow_scores_and_outcomes_are_logged_and_joined_on_request_id(
+    settings: MonitoringSettings, redis_client: redis.Redis
+) -> None:
+    event = decision(pd=0.12, client_id=100002)
+    publish(redis_client, settings.decisions_stream, [event])
+    shadow = {
+        "request_id": event["request_id"],
+        "row": "0",
+        "champion_version": "1",
+        "champion_pd": "0.12",
+        "challenger_version": "2",
+        "challenger_pd": "0.2",
+        "time": "1764342000.5",
+    }  # as scoring sends it
+    redis_client.xadd(settings.shadow_stream, shadow)
+    redis_client.xadd(settings.shadow_stream, shadow)  # fmt: skip
+    outcome = {
+        "client_id": 100002,
+        "defaulted": True,
+        "time": event["time"],
+        "request_id": event["request_id"],
+    }
+    publish(redis_client, settings.outcomes_stream, [outcome, outcome])
+    consumer = StreamConsumer(settings, name="joiner")
+    assert consumer.drain() == 5
+    consumer.close()
+    with closing(psycopg2.connect(settings.database_url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT d.pd, s.challenger_version, s.challenger_pd, o.defaulted FROM decision_log d"
+            " JOIN shadow_scores s USING (request_id) JOIN outcomes o USING (request_id)"
+        )
+        assert cur.fetchall() == [(0.12, "2", 0.2, True)]
+    assert count(settings, "outcomes") == 1
+    assert count(settings, "shadow_scores") == 1

@@ -1,0 +1,86 @@
+"""Outcomes (POST /outcomes), realised performance and fairness from the decision log, over HTTP."""
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from monitoring.factories import decision, write_decisions
+from services.monitoring.app import create_app
+from services.monitoring.settings import MonitoringSettings
+
+
+@pytest.fixture
+def client(settings: MonitoringSettings) -> TestClient:
+    with TestClient(create_app(settings)) as found:
+        yield found
+
+
+def outcome(client_id: int, defaulted: bool, request_id: str | None = None) -> dict[str, object]:
+    return {"client_id": client_id, "defaulted": defaulted, "time": datetime.now(UTC).isoformat(),
+            "request_id": request_id}  # fmt: skip
+
+
+def test_realised_default_rate_auc_and_cost(settings: MonitoringSettings, client: TestClient) -> None:
+    # PD ranks the outcomes perfectly except one pair; decisions at threshold 0.3.
+    scored = [(0.05, False), (0.1, False), (0.2, True), (0.25, False), (0.4, True), (0.6, True)]
+    events = [decision(pd=pd, client_id=200000 + i) for i, (pd, _) in enumerate(scored)]
+    events.append(decision(pd=0.1, client_id=300000))  # no outcome yet
+    write_decisions(settings, events)
+    # Half name their decision's request id; the others carry the id of the request that posted them,
+    # as the gateway sends them, and count for their client's decisions.
+    outcomes = [
+        outcome(200000 + i, defaulted, event["request_id"] if i % 2 else "outcomes-post-1")
+        for i, ((_, defaulted), event) in enumerate(zip(scored, events, strict=False))
+    ]
+    accepted = client.post("/outcomes", json={"outcomes": outcomes}).json()
+    assert accepted == {"received": 6, "inserted": 6}
+    assert client.post("/outcomes", json={"outcomes": outcomes[:2]}).json()["inserted"] == 0
+    found = client.get("/performance").json()
+    assert found["decisions"] == 7 and found["with_outcome"] == 6
+    assert found["default_rate"] == pytest.approx(0.5)
+    assert found["auc"] == pytest.approx(8 / 9)  # 8 of the 9 (defaulter, repayer) pairs ordered right
+    assert found["cost"] == 10.0  # one approved defaulter (PD 0.2), no refused repayer
+    assert found["cost_per_decision"] == pytest.approx(10 / 6)
+
+
+def test_approval_ratios_by_gender_and_age_band(settings: MonitoringSettings, client: TestClient) -> None:
+    women = [
+        decision(pd=0.1, features={"app_code_gender_code": 0.0, "app_age_years": 30.0}) for _ in range(40)
+    ]
+    men = [
+        decision(pd=0.1 if i < 30 else 0.5, features={"app_code_gender_code": 1.0, "app_age_years": 50.0})
+        for i in range(40)
+    ]
+    young = [
+        decision(pd=0.5, features={"app_code_gender_code": 2.0, "app_days_birth": -8000.0}) for _ in range(5)
+    ]
+    write_decisions(settings, women + men + young)
+    groups = {(g["attribute"], g["group"]): g for g in client.get("/fairness").json()["groups"]}
+    assert groups["gender", "F"]["approval_rate"] == 1.0 and groups["gender", "F"]["ratio"] == 1.0
+    assert groups["gender", "M"]["approval_rate"] == 0.75 and groups["gender", "M"]["ratio"] == 0.75
+    assert groups["gender", "XNA"]["ratio"] is None  # too few decisions to judge
+    assert groups["age_band", "25-34"]["decisions"] == 40
+    assert groups["age_band", "45-54"]["ratio"] == 0.75
+    assert groups["age_band", "<25"]["decisions"] == 5  # age from DAYS_BIRTH: about 21.9 years
+    metrics = client.get("/metrics").text
+    assert 'monitoring_fairness_min_approval_ratio{attribute="gender"} 0.75' in metrics
+    assert "monitoring_approval_rate 0.8" in metrics
+
+
+def test_bad_outcomes_get_a_422_naming_the_field(client: TestClient) -> None:
+    response = client.post(
+        "/outcomes", json={"outcomes": [{"client_id": "x", "defaulted": True, "time": "yesterday"}]},
+        headers={"X-Request-ID": "req-42"},
+    )  # fmt: skip
+    body = response.json()
+    assert response.status_code == 422
+    assert body["error"]["code"] == "invalid_input"
+    assert body["error"]["request_id"] == "req-42" == response.headers["x-request-id"]
+    assert {d["field"] for d in body["error"]["details"]} == {"outcomes.0.client_id", "outcomes.0.time"}
+
+
+def test_unknown_run_and_report_are_404(client: TestClient) -> None:
+    assert client.get("/drift/runs/999").json()["error"]["code"] == "not_found"
+    assert client.get("/drift/reports/999").status_code == 404
+    assert client.get("/readyz").json() == {"status": "ready"}

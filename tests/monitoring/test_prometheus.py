@@ -1,0 +1,114 @@
+"""A real Prometheus (Debian's package) scrapes the monitoring service and sees the drift figures."""
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import polars as pl
+import psycopg2
+import pytest
+import uvicorn
+
+from services.monitoring import drift_store
+from services.monitoring.app import create_app
+from services.monitoring.drift import compare
+from services.monitoring.drift_store import RunRecord
+from services.monitoring.settings import MonitoringSettings
+
+STARTUP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], object], what: str) -> object:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except httpx.HTTPError:
+            found = None
+        if found:
+            return found
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def monitoring_url(settings: MonitoringSettings) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{url}/healthz").status_code == 200, "the monitoring service")
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def prometheus(monitoring_url: str, tmp_path: Path) -> Iterator[str]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus not found: run scripts/install-system-deps.sh")
+    config = tmp_path / "prometheus.yml"
+    target = monitoring_url.removeprefix("http://")
+    config.write_text(
+        "global: {scrape_interval: 1s}\n"
+        f"scrape_configs: [{{job_name: monitoring, static_configs: [{{targets: ['{target}']}}]}}]\n"
+    )
+    port = free_port()
+    log = (tmp_path / "prometheus.log").open("w")
+    process = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{url}/-/ready").status_code == 200, "Prometheus to start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def store_drift_run(settings: MonitoringSettings) -> float:
+    """A real comparison (feature `a` shifted, `b` not) stored as the latest run; returns its drift share."""
+    reference = pl.DataFrame(
+        {"a": [float(i % 50) for i in range(2000)], "b": [float(i % 7) for i in range(2000)]}
+    )
+    current = reference.with_columns(pl.col("a") + 30.0)
+    result = compare(reference, current, ["a", "b"], 0.5)
+    now = datetime.now(UTC)
+    record = RunRecord("ok", now, now, 1.5, model_version="1", current_rows=2000, reference_rows=2000)
+    with closing(psycopg2.connect(settings.database_url)) as conn:
+        drift_store.save_run(conn, record, result)
+    return result.drift_share
+
+
+def test_prometheus_scrapes_the_drift_share(settings: MonitoringSettings, prometheus: str) -> None:
+    share = store_drift_run(settings)
+    assert share == 0.5
+
+    def scraped() -> list:
+        body = httpx.get(f"{prometheus}/api/v1/query", params={"query": "monitoring_drift_share"}).json()
+        return body["data"]["result"]
+
+    result = wait_until(scraped, "Prometheus to scrape monitoring_drift_share")
+    assert float(result[0]["value"][1]) == share
+    assert result[0]["metric"]["job"] == "monitoring"

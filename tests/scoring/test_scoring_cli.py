@@ -1,0 +1,105 @@
+"""`credit train` and `credit score` on synthetic tables loaded into a real Postgres, and bad input."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import typer
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from services.common.db import make_engine
+from services.data.loader import load_directory
+from services.data.synth import generate
+from services.features.build import build
+from services.scoring.cli import register
+
+app = typer.Typer()
+register(app)  # the same registration the `credit` CLI does
+FAST = ["--trials", "0", "--folds", "3", "--threads", "1"]
+
+
+def load_synthetic(database_url: str, directory: Path, clients: int) -> Path:
+    generate(clients, seed=11, out=directory)
+    load_directory(database_url, directory)
+    return directory
+
+
+def invoke(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def env(database_url: str, tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def test_train_then_score_file_and_client(env: str, tmp_path: Path) -> None:
+    data = load_synthetic(env, tmp_path / "synth", clients=600)
+    build(env)
+    code, output = invoke(["train", *FAST, "--experiment", "test-cli"])
+    assert code == 0, output
+    assert "registered credit-scoring version 1 as 'challenger'" in output
+
+    applications = pl.read_csv(data / "application_test.csv").with_columns(EXTRA=pl.lit("ignored"))
+    applications.write_csv(tmp_path / "input.csv")
+    out = tmp_path / "out.csv"
+    code, output = invoke(
+        ["score", "--input", str(tmp_path / "input.csv"), "--output", str(out), "--alias", "challenger"]
+    )
+    assert code == 0, output
+    scored = pl.read_csv(out)
+    assert scored.columns == ["SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION"]
+    assert scored["SK_ID_CURR"].to_list() == applications["SK_ID_CURR"].to_list()
+    assert scored["PD"].is_between(0, 1, closed="none").all()
+    assert set(scored["DECISION"]) <= {"approved", "refused"}
+    assert set(scored["MODEL_VERSION"]) == {1}
+
+    client = int(applications["SK_ID_CURR"][0])
+    result = CliRunner().invoke(app, ["score", "--client", str(client), "--alias", "challenger"])
+    assert result.exit_code == 0, result.output
+    one = json.loads(result.stdout)
+    assert one["SK_ID_CURR"] == client
+    assert one["PD"] == pytest.approx(scored["PD"][0])  # raw application and stored client agree
+    assert one["MODEL_VERSION"] == "1"
+
+    code, output = invoke(["score", "--client", "999999999", "--alias", "challenger"])
+    assert (code, "client 999999999 is unknown" in output) == (1, True)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("UPDATE application_train SET target = 0", "and 0 ones"),
+        ("DELETE FROM application_train WHERE sk_id_curr >= 100100", "only"),
+        ("UPDATE application_train SET target = NULL", "no labelled applications"),
+    ],
+)
+def test_training_on_unusable_targets_exits_with_a_clear_message(
+    env: str, tmp_path: Path, damage: str, message: str
+) -> None:
+    load_synthetic(env, tmp_path / "synth", clients=300)
+    with make_engine(env).begin() as conn:
+        conn.execute(text(damage))
+    code, output = invoke(["train", *FAST])
+    assert code == 1
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_training_before_anything_is_loaded_exits_with_a_clear_message(env: str) -> None:
+    code, output = invoke(["train", *FAST])
+    assert code == 1
+    assert "cannot read TARGET from application_train" in output
+
+
+def test_scoring_a_file_without_ids_is_a_clear_error(env: str, tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("AMT_CREDIT,AMT_ANNUITY\n1000,100\n")
+    code, output = invoke(
+        ["score", "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "o.csv")]
+    )
+    assert code == 1
+    assert "has no SK_ID_CURR column" in output

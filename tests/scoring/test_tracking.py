@@ -1,0 +1,101 @@
+"""A full small training run against the real MLflow server: runs, metrics, artifacts, registry."""
+
+import socket
+
+import mlflow
+import pandas as pd
+import pytest
+import typer
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from scoring.planted import planted_training_set
+from services.scoring import model_store, registry, tracking
+from services.scoring.cli import register, train_and_register
+from services.scoring.training import TrainingConfig
+
+SMALL = TrainingConfig(trials=1, folds=3, threads=1)  # one thread per xdist worker
+app = typer.Typer()
+register(app)  # the same registration the `credit` CLI does
+EXPECTED_ARTIFACTS = {
+    "plots/roc_curve.png", "plots/pr_curve.png", "plots/cost_vs_threshold.png", "plots/calibration_curve.png",
+    "plots/confusion_matrix.png", "plots/shap_importance.png", "shap_importance.csv", "features.json",
+    "reference_sample.parquet", "scoring/model.txt", "scoring/calibrator.json", "scoring/model.json",
+}  # fmt: skip
+
+
+def artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
+    found = set()
+    for item in client.list_artifacts(run_id, path):
+        found |= artifact_paths(client, run_id, item.path) if item.is_dir else {item.path}
+    return found
+
+
+def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tracking_uri: str) -> None:
+    tracking.connect(tracking_uri)
+    data = planted_training_set(2000, seed=1)
+    report = train_and_register(data, SMALL, "test-full-run")
+    run_id, version = report.run_id, report.version
+    client = MlflowClient()
+    run = client.get_run(run_id)
+    for metric in ("val_roc_auc", "test_roc_auc", "test_cost_per_app", "test_ks", "test_brier", "test_ece",
+                   "test_approval_rate", "threshold"):  # fmt: skip
+        assert metric in run.data.metrics
+    assert run.data.params["objective"] == "binary"
+    assert artifact_paths(client, run_id) >= EXPECTED_ARTIFACTS
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"
+    )
+    names = {child.info.run_name for child in children}
+    assert {"baseline-dummy", "baseline-logistic_regression", "trial-1"} <= names
+    assert client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHALLENGER).version == version
+    tags = client.get_model_version(registry.MODEL_NAME, version).tags
+    assert tags["feature_set_hash"] == "planted-hash"
+    assert 0 < float(tags["threshold"]) < 1
+    assert float(tags["val_roc_auc"]) == pytest.approx(run.data.metrics["val_roc_auc"], abs=1e-6)
+
+    # the pyfunc and the plain files the scoring service loads give the same PDs
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{registry.MODEL_NAME}@{registry.CHALLENGER}")
+    plain, loaded_version = model_store.load_alias(registry.CHALLENGER)
+    predicted = pyfunc.predict(pd.DataFrame(data.x[:50], columns=list(data.names)))
+    assert loaded_version == version
+    assert predicted["PD"].to_numpy() == pytest.approx(plain.predict_pd(data.x[:50]))
+    assert set(predicted["DECISION"]) <= {"approved", "refused"}
+
+
+def test_promote_refuses_a_worse_model_unless_forced_and_list_shows_aliases(tracking_uri: str) -> None:
+    tracking.connect(tracking_uri)
+    good = train_and_register(planted_training_set(1500, seed=3), SMALL, "test-promote").version
+    noise = train_and_register(planted_training_set(1500, seed=4, signal=0.0), SMALL, "test-promote").version
+    runner = CliRunner()
+    assert runner.invoke(app, ["model", "promote", good]).exit_code == 0
+
+    refused = runner.invoke(app, ["model", "promote", noise])
+    assert refused.exit_code == 1
+    assert "worse than champion" in refused.output
+    assert MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version == good
+
+    listing = runner.invoke(app, ["model", "list"])
+    assert listing.exit_code == 0
+    rows = {line.split()[0]: line.split()[1] for line in listing.output.splitlines()[1:]}
+    assert rows == {good: "champion", noise: "challenger"}
+
+    assert runner.invoke(app, ["model", "promote", noise, "--force"]).exit_code == 0
+    assert MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version == noise
+
+
+def test_promoting_an_unknown_version_is_a_clear_error(tracking_uri: str) -> None:
+    result = CliRunner().invoke(app, ["model", "promote", "999"])
+    assert result.exit_code == 1
+    assert "has no version 999" in result.output
+
+
+def test_tracking_server_down_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once the socket is closed
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    result = CliRunner().invoke(app, ["model", "list"])
+    assert result.exit_code == 1
+    assert f"MLflow tracking server at http://127.0.0.1:{port} is not reachable" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,124 @@
+"""Readiness, /predict (single and batch), /model and strict validation against a registered champion."""
+
+import numpy as np
+import pytest
+
+from scoring_service.registered import planted_rows, register, small_model
+from scoring_service.support import Serve, served_version, wait_for
+from services.features.catalog import FEATURE_SET_HASH
+from services.scoring import registry
+from services.scoring.model import ScoringModel
+
+
+def expected(model: ScoringModel, rows: list[dict[str, float | None]]) -> tuple[list[float], list[str]]:
+    values = np.array([[row[name] for name in model.feature_names] for row in rows], dtype=np.float64)
+    pd_values = model.predict_pd(values)
+    return pd_values.tolist(), model.decide(pd_values).tolist()
+
+
+def test_not_ready_until_a_champion_is_loaded_then_scores(serve: Serve) -> None:
+    with serve() as client:
+        not_ready = client.get("/readyz")
+        assert not_ready.status_code == 503
+        assert not_ready.headers["Retry-After"] == "1"
+        assert not_ready.json()["error"]["code"] == "model_not_loaded"
+        assert client.post("/predict", json={"features": planted_rows(1, 5)[0]}).status_code == 503
+        assert client.get("/healthz").status_code == 200
+
+        model = small_model(seed=1, feature_set_hash=FEATURE_SET_HASH)
+        version = register(model, seed=1)
+        registry.promote(version, force=False)
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+
+        described = client.get("/model").json()
+        assert described["version"] == version
+        assert described["alias"] == "champion"
+        assert described["feature_names"] == list(model.feature_names)
+        assert described["feature_set_hash"] == FEATURE_SET_HASH
+        assert described["threshold"] == pytest.approx(model.threshold)
+        assert 0.5 < described["metrics"]["val_roc_auc"] <= 1.0
+        assert (
+            'scoring_model_info{alias="champion",role="champion",version="' + version
+            in client.get("/metrics").text
+        )
+
+
+def test_single_and_batch_predictions_match_the_registered_model(serve: Serve) -> None:
+    model = small_model(seed=2, feature_set_hash=FEATURE_SET_HASH)
+    version = register(model, seed=2)
+    registry.promote(version, force=False)
+    rows = planted_rows(40, seed=7)
+    with serve() as client:
+        wait_for(lambda: served_version(client) == version)
+        single = client.post("/predict", json={"features": rows[0]}, headers={"X-Request-ID": "req-1"})
+        batch = client.post("/predict", json={"instances": rows})
+
+    assert single.status_code == 200
+    assert single.headers["X-Request-ID"] == "req-1"
+    body = single.json()
+    assert (body["model_name"], body["model_version"]) == ("credit-scoring", version)
+    assert body["threshold"] == pytest.approx(model.threshold)
+    pd_values, decisions = expected(model, rows)
+    assert body["predictions"] == [{"pd": pytest.approx(pd_values[0]), "decision": decisions[0]}]
+    assert batch.status_code == 200
+    predictions = batch.json()["predictions"]
+    assert [p["pd"] for p in predictions] == pytest.approx(pd_values)
+    assert [p["decision"] for p in predictions] == decisions
+    assert {"approved", "refused"} == set(decisions)  # the rows exercise both sides of the threshold
+
+
+@pytest.mark.parametrize("inline_max_rows", [0, 1000])
+def test_threaded_and_inline_scoring_agree(serve: Serve, inline_max_rows: int) -> None:
+    model = small_model(seed=3, feature_set_hash=FEATURE_SET_HASH)
+    registry.promote(register(model, seed=3), force=False)
+    rows = planted_rows(5, seed=8)
+    with serve(inline_max_rows=inline_max_rows) as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        response = client.post("/predict", json={"instances": rows})
+    assert [p["pd"] for p in response.json()["predictions"]] == pytest.approx(expected(model, rows)[0])
+
+
+def test_too_many_instances_or_bytes_is_413(serve: Serve) -> None:
+    registry.promote(register(small_model(seed=4, feature_set_hash=FEATURE_SET_HASH), seed=4), force=False)
+    rows = planted_rows(6, seed=9)
+    with serve(max_batch=5, max_body_bytes=4000) as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        assert client.post("/predict", json={"instances": rows[:5]}).status_code == 200
+        too_many = client.post("/predict", json={"instances": rows})
+        too_big = client.post("/predict", json={"instances": rows * 10})
+    assert too_many.status_code == 413
+    assert too_many.json()["error"]["message"] == "6 instances; at most 5 per request"
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["code"] == "payload_too_large"
+
+
+def test_invalid_features_are_422_naming_them(serve: Serve) -> None:
+    registry.promote(register(small_model(seed=5, feature_set_hash=FEATURE_SET_HASH), seed=5), force=False)
+    row = planted_rows(1, seed=10)[0]
+    del row["feature_3"]
+    with serve() as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        names = client.post("/predict", json={"instances": [planted_rows(1, 11)[0], {**row, "bogus": 1.0}]})
+        text = client.post("/predict", json={"features": {**row, "feature_3": "NaN"}})
+        literal = client.post(
+            "/predict",
+            content=b'{"features": {"feature_0": NaN, "feature_1": 1e999, "feature_2": -Infinity}}',
+            headers={"Content-Type": "application/json"},
+        )
+        both = client.post("/predict", json={"features": row, "instances": [row]})
+
+    assert names.status_code == 422
+    error = names.json()["error"]
+    assert error["code"] == "invalid_features"
+    assert "missing feature(s) in instances.1: feature_3" in error["message"]
+    assert "unknown feature(s) in instances.1: bogus" in error["message"]
+    assert {"field": "instances.1.bogus", "reason": "unknown feature"} in error["details"]
+    assert text.status_code == 422
+    assert text.json()["error"]["details"] == [
+        {"field": "features.feature_3", "reason": "Input should be a valid number"}
+    ]
+    assert literal.status_code == 422
+    fields = {d["field"]: d["reason"] for d in literal.json()["error"]["details"]}
+    assert fields == {f"features.feature_{i}": "Input should be a finite number" for i in range(3)}
+    assert both.status_code == 422
+    assert "exactly one of 'features'" in both.json()["error"]["message"]
