@@ -1,24 +1,57 @@
-"""`DEMO_ONCE=1 make demo` end to end, on a throwaway database and run folder."""
+"""`DEMO_ONCE=1 make demo` end to end: throwaway databases, run folder and free ports."""
 
 import os
+import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import make_url
+
+from services.common.db import drop_database
+
 REPO = Path(__file__).resolve().parents[1]
+PORTS = ("GATEWAY_PORT", "FEATURES_PORT", "SCORING_PORT", "MONITORING_PORT", "MLFLOW_PORT")
 
 
-def test_demo_runs_end_to_end(database_url: str, tmp_path: Path) -> None:
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.fixture
+def mlflow_database_url(database_url: str) -> Iterator[str]:
+    url = make_url(database_url)
+    mlflow_url = url.set(database=f"{url.database}_mlflow").render_as_string(hide_password=False)
+    yield mlflow_url
+    drop_database(mlflow_url)
+
+
+def test_demo_runs_end_to_end(database_url: str, mlflow_database_url: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
         "DEMO_ONCE": "1",
         "DATABASE_URL": database_url,
+        "MLFLOW_DATABASE_URL": mlflow_database_url,
         "DEMO_RUN_DIR": str(tmp_path),
-        "DEMO_CLIENTS": "1000",
+        "DEMO_CLIENTS": "1500",
+        "DEMO_TRIALS": "0",
+        **{name: str(port) for name, port in zip(PORTS, free_ports(len(PORTS)), strict=True)},
     }
     result = subprocess.run(
-        ["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+        ["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "application_train" in result.stdout
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
     assert "default rate" in result.stdout
+    assert "champion: credit-scoring v1" in result.stdout
+    assert result.stdout.count("PD ") == 4  # three known clients and one new applicant
+    assert "\n  - " in result.stdout  # reason codes arrived from the explainer
+    assert "outcome recorded" in result.stdout
     assert "demo finished" in result.stdout

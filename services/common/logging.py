@@ -26,9 +26,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a record is emitted: CLI runners and tests swap it."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        """StreamHandler.__init__ assigns a stream; the live sys.stdout is always used instead."""
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Route every logger through one JSON handler on stdout."""
-    handler = logging.StreamHandler(sys.stdout)
+    handler = StdoutHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

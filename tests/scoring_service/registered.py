@@ -51,6 +51,9 @@ def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | No
     trained = TrainedModel(
         model, {}, metrics, metrics, data.client_ids, data.x, data.y, pd_values, pl.DataFrame()
     )
+    # Name the experiment: mlflow caches the active experiment id per process, and another test may have
+    # set one on a different tracking server.
+    mlflow.set_experiment("scoring-service-tests")
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
         model.save(Path(tmp))
         if damage is not None:
