@@ -1,19 +1,52 @@
-"""The `credit` command line: one sub-command group per stage (data, features, train, score, ...)."""
+"""The `credit` command line: one sub-command group per stage (data, features, train, score, ...).
 
+Groups are imported only when their command runs: the training and monitoring stacks (LightGBM, MLflow,
+Evidently) take seconds to import, and `credit data load` should not pay for them.
+"""
+
+import importlib
+
+import click
 import typer
+from typer.core import TyperGroup
 
-from services.data.cli import data_app
-from services.features.cli import features_app
-from services.gateway.keys_cli import keys_app
-from services.monitoring.cli import monitor_app
-from services.scoring.cli import register as register_scoring
+# command name -> "module:attribute", a typer.Typer group or a plain command function
+COMMANDS = {
+    "data": "services.data.cli:data_app",
+    "features": "services.features.cli:features_app",
+    "train": "services.scoring.cli:train_command",
+    "score": "services.scoring.cli:score_command",
+    "model": "services.scoring.cli:model_app",
+    "keys": "services.gateway.keys_cli:keys_app",
+    "monitor": "services.monitoring.cli:monitor_app",
+}
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Prêt à dépenser credit scoring platform.")
-app.add_typer(data_app, name="data")
-app.add_typer(features_app, name="features")
-register_scoring(app)
-app.add_typer(keys_app, name="keys")
-app.add_typer(monitor_app, name="monitor")
+
+class LazyGroup(TyperGroup):
+    """The root group; its sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name].split(":")
+        target = getattr(importlib.import_module(module), attribute)
+        if not isinstance(target, typer.Typer):
+            target = typer.Typer(add_completion=False)
+            target.command(cmd_name)(getattr(importlib.import_module(module), attribute))
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        return command
+
+
+app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def credit() -> None:
+    """Prêt à dépenser credit scoring platform."""
 
 
 def main() -> None:

@@ -12,30 +12,29 @@ from sqlalchemy.engine import make_url
 
 def ensure_database(database_url: str) -> None:
     """Create the database named in the URL if it does not exist (a fresh machine has none)."""
-    url = make_url(database_url)
-    maintenance = url.set(database="postgres").render_as_string(hide_password=False)
-    conn = psycopg2.connect(_libpq_dsn(maintenance))
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.database)))
-    finally:
-        conn.close()
+    name = make_url(database_url).database
+    with _maintenance_cursor(database_url) as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def drop_database(database_url: str) -> None:
     """Drop the database named in the URL, closing other sessions first (tests' throwaway databases)."""
-    url = make_url(database_url)
-    maintenance = url.set(database="postgres").render_as_string(hide_password=False)
+    name = make_url(database_url).database
+    with _maintenance_cursor(database_url) as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def _maintenance_cursor(database_url: str) -> Iterator[psycopg2.extensions.cursor]:
+    """An autocommit cursor on the server's `postgres` database: CREATE/DROP DATABASE cannot run in one."""
+    maintenance = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
     conn = psycopg2.connect(_libpq_dsn(maintenance))
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database))
-            )
+            yield cur
     finally:
         conn.close()
 

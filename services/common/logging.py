@@ -5,6 +5,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -26,25 +27,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class StdoutHandler(logging.StreamHandler):
-    """Writes to whatever sys.stdout is when a record is emitted: CLI runners and tests swap it."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> object:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, _value: object) -> None:
-        """StreamHandler.__init__ assigns a stream; the live sys.stdout is always used instead."""
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """Route every logger through one JSON handler on stdout."""
-    handler = StdoutHandler()
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Route every logger through one JSON handler: services log to stdout (the process's own stream, not
+    a stand-in a test runner swapped in and will close)."""
+    handler = logging.StreamHandler(stream or sys.__stdout__)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def configure_cli_logging(level: str = "INFO") -> None:
+    """Commands keep stdout for their results (JSON a caller may parse): their logs go to stderr."""
+    configure_logging(level, sys.__stderr__)
 
 
 def log_fields(**fields: object) -> dict[str, dict[str, object]]:

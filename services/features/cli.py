@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import typer
 
-from services.common.logging import configure_logging
+from services.common.logging import configure_cli_logging
 from services.common.settings import CommonSettings
 from services.features import docs
 from services.features.build import build
@@ -19,7 +19,7 @@ def build_command(
     database_url: str = typer.Option(None, envvar="DATABASE_URL", help="Postgres holding the raw tables."),
 ) -> None:
     """Compute features of every application in Postgres and store them under the current feature set."""
-    configure_logging()
+    configure_cli_logging()
     url = database_url or CommonSettings().database_url
     try:
         report = build(url)

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import psycopg2
 import typer
 
-from services.common.logging import configure_logging
+from services.common.logging import configure_cli_logging
 from services.data.migrate import migrate
 from services.monitoring import drift_store, queries
 from services.monitoring.consumer import StreamConsumer
@@ -36,7 +36,7 @@ def drift_command(
     window: int = typer.Option(None, min=1, help="Latest decisions to test (default DRIFT_WINDOW_ROWS)."),
 ) -> None:
     """Run one drift job now and print its summary as JSON (exit 1 unless it ran)."""
-    configure_logging()
+    configure_cli_logging()
     settings = MonitoringSettings()
     if window is not None:
         settings = settings.model_copy(update={"drift_window_rows": window})
@@ -57,7 +57,7 @@ def consume_command(
     drain: bool = typer.Option(False, "--drain", help="Exit once the streams are drained."),
 ) -> None:
     """Consume the decision, shadow and outcome streams into Postgres (until Ctrl-C, or drained)."""
-    configure_logging()
+    configure_cli_logging()
     settings = MonitoringSettings()
     _ready(settings)
     consumer = StreamConsumer(settings)

@@ -20,13 +20,6 @@ from services.scoring.training import TrainingConfig
 model_app = typer.Typer(no_args_is_help=True, help="Registered model versions and their aliases.")
 
 
-def register(app: typer.Typer) -> None:
-    """Attach `train`, `score` and the `model` group to the top-level `credit` CLI."""
-    app.command("train")(train_command)
-    app.command("score")(score_command)
-    app.add_typer(model_app, name="model")
-
-
 USER_ERRORS = (
     TrainingDataError,
     tracking.TrackingUnavailable,

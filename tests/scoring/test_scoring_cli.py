@@ -5,18 +5,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import typer
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from services.cli import app
 from services.common.db import make_engine
 from services.data.loader import load_directory
 from services.data.synth import generate
 from services.features.build import build
-from services.scoring.cli import register
 
-app = typer.Typer()
-register(app)  # the same registration the `credit` CLI does
 FAST = ["--trials", "0", "--folds", "3", "--threads", "1"]
 
 

@@ -5,18 +5,16 @@ import socket
 import mlflow
 import pandas as pd
 import pytest
-import typer
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from scoring.planted import planted_training_set
+from services.cli import app
 from services.scoring import model_store, registry, tracking
-from services.scoring.cli import register, train_and_register
+from services.scoring.cli import train_and_register
 from services.scoring.training import TrainingConfig
 
 SMALL = TrainingConfig(trials=1, folds=3, threads=1)  # one thread per xdist worker
-app = typer.Typer()
-register(app)  # the same registration the `credit` CLI does
 EXPECTED_ARTIFACTS = {
     "plots/roc_curve.png", "plots/pr_curve.png", "plots/cost_vs_threshold.png", "plots/calibration_curve.png",
     "plots/confusion_matrix.png", "plots/shap_importance.png", "shap_importance.csv", "features.json",

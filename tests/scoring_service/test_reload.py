@@ -70,22 +70,22 @@ def drop_calibrator(directory: Path) -> None:
 
 @pytest.mark.parametrize("damage", [corrupt_booster, drop_calibrator])
 def test_a_broken_version_never_serves_and_the_previous_one_is_kept(
-    serve: Serve, damage: Callable[[Path], None], capsys: pytest.CaptureFixture[str]
+    serve: Serve, damage: Callable[[Path], None], capfd: pytest.CaptureFixture[str]
 ) -> None:
     broken = register(small_model(14, FEATURE_SET_HASH), seed=14, damage=damage)
     registry.promote(broken, force=True)
     with serve() as client:
-        wait_for(lambda: any("cannot load" in line["message"] for line in json_logs(capsys.readouterr().out)))
+        wait_for(lambda: any("cannot load" in line["message"] for line in json_logs(capfd.readouterr().out)))
         assert client.get("/readyz").status_code == 503
 
     good = register(small_model(15, FEATURE_SET_HASH), seed=15)
     registry.promote(good, force=True)
     with serve() as client:
         wait_for(lambda: served_version(client) == good)
-        capsys.readouterr()
+        capfd.readouterr()
         registry.promote(broken, force=True)
         logs: list[dict] = []
-        wait_for(lambda: logs.extend(json_logs(capsys.readouterr().out)) or _failed(logs, broken))
+        wait_for(lambda: logs.extend(json_logs(capfd.readouterr().out)) or _failed(logs, broken))
         assert served_version(client) == good
         assert client.post("/predict", json={"features": planted_rows(1, 16)[0]}).status_code == 200
         assert 'scoring_model_reload_failures_total{role="champion"}' in client.get("/metrics").text
@@ -96,12 +96,12 @@ def _failed(logs: list[dict], version: str) -> bool:
 
 
 def test_a_model_trained_on_another_feature_set_is_refused(
-    serve: Serve, capsys: pytest.CaptureFixture[str]
+    serve: Serve, capfd: pytest.CaptureFixture[str]
 ) -> None:
     registry.promote(register(small_model(17, "stale-feature-set"), seed=17), force=True)
     with serve() as client:
         logs: list[dict] = []
-        wait_for(lambda: logs.extend(json_logs(capsys.readouterr().out)) or _failed(logs, "1"))
+        wait_for(lambda: logs.extend(json_logs(capfd.readouterr().out)) or _failed(logs, "1"))
         assert client.get("/readyz").status_code == 503
     message = next(line["message"] for line in logs if line["level"] == "ERROR")
     assert "trained on feature set stale-feature-set" in message

@@ -54,7 +54,7 @@ def test_shadow_predictions_of_the_challenger_reach_the_stream(serve: Serve, sha
         assert float(record["time"]) > 0
 
 
-def test_redis_down_does_not_fail_requests(serve: Serve, capsys: pytest.CaptureFixture[str]) -> None:
+def test_redis_down_does_not_fail_requests(serve: Serve, capfd: pytest.CaptureFixture[str]) -> None:
     champion_and_challenger()
     with serve(redis_url=f"redis://127.0.0.1:{free_port()}/0") as client:
         wait_for(lambda: both_loaded(client))
@@ -62,7 +62,7 @@ def test_redis_down_does_not_fail_requests(serve: Serve, capsys: pytest.CaptureF
         logs: list[dict] = []
         wait_for(
             lambda: (
-                logs.extend(json_logs(capsys.readouterr().out))
+                logs.extend(json_logs(capfd.readouterr().out))
                 or any("not published to Redis" in line["message"] for line in logs)
             )
         )
