@@ -1,4 +1,4 @@
-"""The Celery app: Redis (REDIS_URL) as broker and result backend, tuned so no task is lost with a worker.
+"""The Celery app: Redis (REDIS_URL) as broker, tuned so no task is lost with a worker.
 
 Worker: `celery -A services.explainer.celery_app worker --pool solo --concurrency 1` (docs/explainer.md).
 """
@@ -16,7 +16,6 @@ def create_app(settings: ExplainerSettings) -> Celery:
     app = Celery(
         "explainer",
         broker=settings.redis_url,
-        backend=settings.redis_url,
         include=["services.explainer.tasks"],
     )
     visibility = settings.explainer_visibility_timeout_seconds
@@ -26,9 +25,10 @@ def create_app(settings: ExplainerSettings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_serializer="json",
-        result_serializer="json",
         accept_content=["json"],
-        result_expires=settings.explainer_result_ttl_seconds,
+        # Status and results live in our own Redis records (cache.py), read by id: Celery's result
+        # backend would only add a write per task.
+        task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": visibility,
@@ -36,7 +36,6 @@ def create_app(settings: ExplainerSettings) -> Celery:
             "unacked_restore_interval": max(1, visibility // 2),
             "unacked_restore_throttle": 1,
         },
-        result_backend_transport_options={"retry_policy": {"timeout": 5.0}},
         worker_hijack_root_logger=False,
     )
     return app
