@@ -19,7 +19,7 @@ from services.common.db import make_engine
 from services.common.http import ApiError, install
 from services.common.logging import configure_logging
 from services.features import online
-from services.features.metrics import UNSEEN_CATEGORIES, VECTORS, observe_request
+from services.features.metrics import HTTP, UNSEEN_CATEGORIES, VECTORS
 from services.features.schemas import (
     ComputeRequest,
     FeatureSchema,
@@ -128,7 +128,7 @@ def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
         app.state.db.engine.dispose()
 
     app = FastAPI(title="Features service", lifespan=lifespan)
-    install(app, settings.max_body_bytes, observe=observe_request)
+    install(app, settings.max_body_bytes, observe=HTTP.observe)
     app.include_router(router)
     return app
 

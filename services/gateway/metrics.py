@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from services.common.metrics import RequestMetrics
+
 DECISIONS = Counter(
     "gateway_decisions_total", "Scores answered, by decision and source", ["decision", "source"]
 )
@@ -21,10 +23,4 @@ DECISION_LOG_FAILURES = Counter("gateway_decision_log_failures_total", "Failed X
 DECISION_LOG_DROPPED = Counter(
     "gateway_decision_log_dropped_total", "Decisions lost: buffer full, or unsent at shutdown"
 )
-REQUESTS = Counter("gateway_requests_total", "Requests answered, by route and status", ["route", "status"])
-LATENCY = Histogram(
-    "gateway_request_seconds",
-    "Time to answer, by route",
-    ["route"],
-    buckets=(0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
+HTTP = RequestMetrics("gateway", buckets=(0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from services.common import http
-from services.gateway.metrics import LATENCY, REQUESTS
+from services.gateway.metrics import HTTP
 from services.gateway.schemas import ErrorResponse
 from services.gateway.settings import GatewaySettings
 
@@ -26,14 +26,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 BAD_GATEWAY = {"model": ErrorResponse, "description": "a service behind the gateway broke its contract"}
 
 
-def observe(route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, str(status)).inc()
-    LATENCY.labels(route).observe(seconds)
-
-
 def install(app: FastAPI, settings: GatewaySettings) -> None:
     """CORS stays off unless origins are configured; it wraps the rest so preflights answer first."""
-    http.install(app, settings.gateway_max_body_bytes, observe)
+    http.install(app, settings.gateway_max_body_bytes, HTTP.observe)
     if settings.gateway_cors_origins:
         app.add_middleware(
             CORSMiddleware,

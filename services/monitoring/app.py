@@ -24,7 +24,7 @@ from services.monitoring import queries
 from services.monitoring.collector import MonitoringCollector
 from services.monitoring.consumer import run_in_thread
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
-from services.monitoring.metrics import observe_request
+from services.monitoring.metrics import HTTP
 from services.monitoring.schemas import (
     DriftRunOut,
     FairnessOut,
@@ -149,7 +149,7 @@ def create_app(settings: MonitoringSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = CollectorRegistry()
     app.state.registry.register(MonitoringCollector(settings))
-    install(app, settings.max_body_bytes, observe_request)
+    install(app, settings.max_body_bytes, HTTP.observe)
     app.include_router(router)
     return app
 

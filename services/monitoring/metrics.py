@@ -4,7 +4,9 @@ Figures computed from Postgres (drift, decisions, realised performance, fairness
 collector.py at scrape time, so they are right whichever process (Celery worker, CLI) wrote them.
 """
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
+
+from services.common.metrics import RequestMetrics
 
 STREAM_ENTRIES = Counter(
     "monitoring_stream_entries_total",
@@ -17,15 +19,6 @@ DECISIONS_LOGGED = Counter(
 CONSUMER_ERRORS = Counter(
     "monitoring_consumer_errors_total", "Stream consumer iterations that failed (Redis/Postgres) and retried"
 )
-REQUESTS = Counter("monitoring_http_requests_total", "HTTP requests by route and status", ["route", "status"])
-LATENCY = Histogram(
-    "monitoring_http_request_seconds",
-    "HTTP request latency by route",
-    ["route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0),
+HTTP = RequestMetrics(
+    "monitoring_http", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
 )
-
-
-def observe_request(route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, str(status)).inc()
-    LATENCY.labels(route).observe(seconds)

@@ -22,7 +22,7 @@ from services.common.logging import configure_logging, request_id_var
 from services.scoring.registry import MODEL_NAME
 from services.scoring.reloader import AliasWatcher
 from services.scoring.schemas import ModelDescription, Prediction, PredictRequest, PredictResponse, Status
-from services.scoring.service_metrics import observe_predictions, observe_request, show_model
+from services.scoring.service_metrics import HTTP, observe_predictions, show_model
 from services.scoring.serving import FeatureRow, InvalidFeatures, LoadedModel, ModelHolder
 from services.scoring.settings import ScoringSettings
 from services.scoring.shadow import ShadowJob, ShadowPublisher
@@ -149,7 +149,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             show_model(role, None)  # metrics are process-wide: this app no longer serves a model
 
     app = FastAPI(title="Scoring service", lifespan=lifespan)
-    install(app, settings.max_body_bytes, observe_request)
+    install(app, settings.max_body_bytes, HTTP.observe)
     app.include_router(router)
     return app
 

@@ -2,14 +2,13 @@
 
 from prometheus_client import Counter, Histogram, Info
 
+from services.common.metrics import RequestMetrics
 from services.scoring.serving import LoadedModel
 
-REQUESTS = Counter("scoring_http_requests_total", "HTTP requests by route and status.", ["route", "status"])
-LATENCY = Histogram(
-    "scoring_http_request_seconds",
-    "HTTP request latency by route and status.",
-    ["route", "status"],
+HTTP = RequestMetrics(
+    "scoring_http",
     buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    latency_by_status=True,
 )
 PD = Histogram(
     "scoring_pd", "Predicted probabilities of default.", buckets=tuple(i / 20 for i in range(1, 21))
@@ -23,11 +22,6 @@ RELOAD_FAILURES = Counter(
 SHADOW = Counter(
     "scoring_shadow_records_total", "Challenger shadow records by outcome.", ["outcome"]
 )  # published, dropped (queue full), failed (Redis error), skipped (feature lists incompatible)
-
-
-def observe_request(route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, str(status)).inc()
-    LATENCY.labels(route, str(status)).observe(seconds)
 
 
 def observe_predictions(pd_values: list[float], decisions: list[str]) -> None:
