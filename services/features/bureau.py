@@ -7,9 +7,9 @@ from services.features.spec import (
     Source,
     Subset,
     aggregates,
+    category_counts,
     group_features,
     ratio,
-    slug,
     without_sentinel,
 )
 
@@ -131,14 +131,8 @@ _CREDIT_TYPES = ("Consumer credit", "Credit card", "Car loan", "Mortgage", "Micr
 _active = pl.col("credit_active") == "Active"
 
 EXTRA: list[Feature] = [
-    *(
-        Feature(
-            f"bureau_type_{slug(t)}_count",
-            "continuous",
-            f"Number of bureau credits of type {t}",
-            (pl.col("credit_type") == t).cast(pl.Float64).sum(),
-        )
-        for t in _CREDIT_TYPES
+    *category_counts(
+        "bureau_type_{}_count", "Number of bureau credits of type {}", pl.col("credit_type"), _CREDIT_TYPES
     ),
     Feature(
         "bureau_active_share",

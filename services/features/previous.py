@@ -7,9 +7,9 @@ from services.features.spec import (
     Source,
     Subset,
     aggregates,
+    category_counts,
     group_features,
     ratio,
-    slug,
     without_sentinel,
 )
 
@@ -80,23 +80,14 @@ _CONTRACT_TYPES = ("Cash loans", "Consumer loans", "Revolving loans")
 
 
 EXTRA: list[Feature] = [
-    *(
-        Feature(
-            f"previous_{slug(s)}_count",
-            "continuous",
-            f"Number of previous applications with status {s}",
-            (_status == s).cast(pl.Float64).sum(),
-        )
-        for s in _OTHER_STATUSES
+    *category_counts(
+        "previous_{}_count", "Number of previous applications with status {}", _status, _OTHER_STATUSES
     ),
-    *(
-        Feature(
-            f"previous_type_{slug(t)}_count",
-            "continuous",
-            f"Number of previous applications for {t}",
-            (pl.col("name_contract_type") == t).cast(pl.Float64).sum(),
-        )
-        for t in _CONTRACT_TYPES
+    *category_counts(
+        "previous_type_{}_count",
+        "Number of previous applications for {}",
+        pl.col("name_contract_type"),
+        _CONTRACT_TYPES,
     ),
     Feature(
         "previous_refused_share",

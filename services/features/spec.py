@@ -89,6 +89,19 @@ def aggregates(
     return features
 
 
+def category_counts(name: str, description: str, column: pl.Expr, values: Iterable[str]) -> list[Feature]:
+    """One row count per category value: `{}` in `name` takes the value's slug, in `description` the value."""
+    return [
+        Feature(
+            name.format(slug(value)),
+            "continuous",
+            description.format(value),
+            (column == value).cast(pl.Float64).sum(),
+        )
+        for value in values
+    ]
+
+
 def _count(subset: Subset) -> pl.Expr:
     if subset.condition is None:
         return pl.len().cast(pl.Float64)
