@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: synthetic data -> Postgres -> features -> MLflow training -> champion
-# -> the services as local processes (honcho + Procfile) -> scores, reasons and an outcome via the gateway.
+# The main job on embedded defaults: the MLflow server, the first-run bootstrap (scripts/bootstrap.sh: data
+# -> Postgres -> features -> model -> champion; skipped when a champion exists), the services as local
+# processes (honcho + Procfile), then scores, reasons and an outcome through the gateway.
 # DEMO_ONCE=1 runs it end to end and exits 0 on success; otherwise the platform stays up until Ctrl-C.
+# Postgres and Redis must answer at DATABASE_URL and REDIS_URL: `make demo` runs scripts/ensure-services.sh
+# first, which finds them or starts throwaway ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -12,11 +15,10 @@ export SCORING_PORT="${SCORING_PORT:-8002}" MONITORING_PORT="${MONITORING_PORT:-
 MLFLOW_PORT="${MLFLOW_PORT:-5000}"
 export MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT"
 export FEATURES_URL="http://127.0.0.1:$FEATURES_PORT" SCORING_URL="http://127.0.0.1:$SCORING_PORT"
-export MONITORING_URL="http://127.0.0.1:$MONITORING_PORT"
+MONITORING_URL="http://127.0.0.1:$MONITORING_PORT"
 RUN_DIR="${DEMO_RUN_DIR:-$PWD/.run/demo}"
 CLIENTS="${DEMO_CLIENTS:-5000}"
 TRIALS="${DEMO_TRIALS:-2}"
-DATA="$RUN_DIR/data-$CLIENTS"
 GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -41,28 +43,15 @@ wait_http() {  # url seconds what logfile
 }
 
 mkdir -p "$RUN_DIR"
-if [ ! -f "$DATA/oracle.csv" ]; then
-  step "generating $CLIENTS synthetic clients into $DATA"
-  credit data synth --clients "$CLIENTS" --seed 42 --out "$DATA"
-fi
-step "loading $DATA into $DATABASE_URL"
-credit data load "$DATA"
-credit data summary
-step "building features"
-credit features build
-
 step "starting the MLflow tracking server on port $MLFLOW_PORT (log: $RUN_DIR/mlflow.log)"
 setsid python infra/mlflow/server.py --database-url "$MLFLOW_DATABASE_URL" \
   --artifacts "$RUN_DIR/mlartifacts" --port "$MLFLOW_PORT" >"$RUN_DIR/mlflow.log" 2>&1 &
 children+=($!)
 wait_http "$MLFLOW_TRACKING_URI/health" 180 "MLflow" "$RUN_DIR/mlflow.log"
 
-if ! python -c "import sys; from services.scoring.model_store import resolve_alias; sys.exit(resolve_alias('champion') is None)"; then
-  step "training a first model ($TRIALS search trials) and promoting it to champion"
-  trained=$(credit train --trials "$TRIALS" | tee /dev/stderr)
-  version=$(sed -n 's/.*registered credit-scoring version \([0-9]*\).*/\1/p' <<<"$trained")
-  credit model promote "$version"
-fi
+step "bootstrap: $CLIENTS synthetic clients, features, a first model as champion (skipped when one exists)"
+bash scripts/bootstrap.sh "$RUN_DIR/data-$CLIENTS" "$CLIENTS" "$TRIALS"
+credit data summary
 credit model list
 
 step "creating an API key for the demo"
@@ -76,6 +65,17 @@ wait_http "$GATEWAY/readyz" 240 "the gateway" "$RUN_DIR/services.log"
 step "scoring through the gateway"
 python scripts/demo_requests.py --gateway "$GATEWAY" --api-key "$API_KEY" --database-url "$DATABASE_URL"
 
+first_client=$(python - <<'PY'
+import os
+
+from sqlalchemy import text
+
+from services.common.db import make_engine
+
+with make_engine(os.environ["DATABASE_URL"]).connect() as conn:
+    print(conn.execute(text("SELECT min(sk_id_curr) FROM application_train")).scalar_one())
+PY
+)
 cat <<EOT
 
 == the platform is up
@@ -84,18 +84,14 @@ cat <<EOT
   metrics       $GATEWAY/metrics, $FEATURES_URL/metrics, $SCORING_URL/metrics, $MONITORING_URL/metrics
   drift         $MONITORING_URL/drift/latest
   try           curl -s -H 'X-API-Key: $API_KEY' -H 'Content-Type: application/json' \\
-                  -d '{"client_id": $(credit_first=$(python - <<'PY'
-import os
-from sqlalchemy import text
-from services.common.db import make_engine
-with make_engine(os.environ["DATABASE_URL"]).connect() as c:
-    print(c.execute(text("SELECT min(sk_id_curr) FROM application_train")).scalar_one())
-PY
-); echo "$credit_first")}' $GATEWAY/v1/scores
+                  -d '{"client_id": $first_client}' $GATEWAY/v1/scores
 EOT
 if [ "${DEMO_ONCE:-}" = "1" ]; then
   step "demo finished"
   exit 0
 fi
 echo "Ctrl-C stops everything."
-wait "${children[@]}"
+status=0
+wait -n || status=$?
+echo "a platform process stopped (exit $status): see $RUN_DIR/mlflow.log and $RUN_DIR/services.log" >&2
+exit 1
