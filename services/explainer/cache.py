@@ -7,12 +7,12 @@ job, so the gateway polls plain keys and never Celery's result API.
 """
 
 import hashlib
-import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis
 
 from services.explainer.schemas import Status
@@ -27,24 +27,25 @@ class Record:
     result: dict[str, Any] | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"status": self.status, "reason": self.reason, "result": self.result})
+        """orjson: a worker writes a record per explanation and the gateway reads them on every poll."""
+        return orjson.dumps({"status": self.status, "reason": self.reason, "result": self.result}).decode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> "Record":
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         return cls(Status(data["status"]), data["reason"], data["result"])
 
 
 def explanation_id(version: str, features: Mapping[str, float | None]) -> str:
     """Same version and same values -> same id, whatever the key order or int/float spelling: the id is
     the cache key, so a repeated request finds the finished explanation."""
-    canonical = json.dumps(
+    canonical = orjson.dumps(  # orjson: the gateway computes this id on every score
         sorted(
             (name, None if value is None or math.isnan(value) else float(value))
             for name, value in features.items()
         )
     )
-    return f"{version}-{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
+    return f"{version}-{hashlib.sha256(canonical).hexdigest()[:24]}"
 
 
 def importance_id(version: str) -> str:
@@ -58,20 +59,32 @@ class RecordStore:
         self.client = client
 
     def get(self, record_id: str) -> Record | None:
-        raw = self.client.get(_record_key(record_id))
+        raw = self.client.get(record_key(record_id))
         return None if raw is None else Record.from_json(raw)
 
     def claim(self, record_id: str, ttl: int | None) -> bool:
         """Write `pending` only if no record exists: of concurrent submitters exactly one enqueues."""
-        return bool(
-            self.client.set(_record_key(record_id), Record(Status.PENDING).to_json(), ex=ttl, nx=True)
-        )
+        return bool(self.client.set(record_key(record_id), Record(Status.PENDING).to_json(), ex=ttl, nx=True))
 
     def put(self, record_id: str, record: Record, ttl: int | None) -> None:
-        self.client.set(_record_key(record_id), record.to_json(), ex=ttl)
+        self.client.set(record_key(record_id), record.to_json(), ex=ttl)
+
+    def get_many(self, record_ids: Sequence[str]) -> list[Record | None]:
+        """One round trip (MGET) for a batch's records, in the order asked."""
+        raws = self.client.mget([record_key(record_id) for record_id in record_ids])
+        return [None if raw is None else Record.from_json(raw) for raw in raws]
+
+    def put_many(self, records: Mapping[str, Record], ttl: int | None) -> None:
+        """One round trip (a pipeline of SETs) for a batch's records."""
+        if not records:
+            return
+        with self.client.pipeline(transaction=False) as pipe:
+            for record_id, record in records.items():
+                pipe.set(record_key(record_id), record.to_json(), ex=ttl)
+            pipe.execute()
 
     def delete(self, record_id: str) -> None:
-        self.client.delete(_record_key(record_id))
+        self.client.delete(record_key(record_id))
 
     def put_png(self, version: str, png: bytes) -> None:
         self.client.set(_png_key(version), png)
@@ -80,7 +93,7 @@ class RecordStore:
         return self.client.get(_png_key(version))
 
 
-def _record_key(record_id: str) -> str:
+def record_key(record_id: str) -> str:
     return f"{PREFIX}:record:{record_id}"
 
 

@@ -13,7 +13,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from services.explainer.cache import Record, RecordStore, explanation_id, importance_id
-from services.explainer.celery_app import create_app
+from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
 from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Status
 from services.explainer.settings import ExplainerSettings
 
@@ -44,8 +44,17 @@ class ExplainerClient:
         _check_request(version, features)
         record_id = explanation_id(version, features)
         ttl = self.settings.explainer_result_ttl_seconds
-        args = [record_id, version, dict(features), client_id]
-        return _explanation_status(record_id, self._submit_once(record_id, ttl, "explainer.explain", args))
+        args = _explain_args(record_id, version, features, client_id)
+        return _explanation_status(record_id, self._submit_once(record_id, ttl, EXPLAIN_TASK, args))
+
+    def queue_claimed(
+        self, record_id: str, version: str, features: Mapping[str, float | None], client_id: int | None
+    ) -> None:
+        """Queue the task of an explanation the caller has already marked pending (the gateway claims the
+        record on its event loop so the id answers at once, and queues off its response path). When the
+        broker refuses it the record is removed, so the next submit of the same vector tries again."""
+        with _redis_errors():
+            self._send(EXPLAIN_TASK, _explain_args(record_id, version, features, client_id), record_id)
 
     def status(self, explanation_id: str) -> ExplanationStatus | None:
         """None for an unknown (or expired) id: the gateway answers 404."""
@@ -55,7 +64,7 @@ class ExplainerClient:
     def importance(self, version: str) -> ImportanceStatus:
         """The version's global importance; the first call queues its computation (done once per version)."""
         _check_version(version)
-        record = self._submit_once(importance_id(version), None, "explainer.importance", [version])
+        record = self._submit_once(importance_id(version), None, IMPORTANCE_TASK, [version])
         return ImportanceStatus(model_version=version, status=record.status, reason=record.reason,
                                 result=record.result)  # fmt: skip
 
@@ -75,12 +84,15 @@ class ExplainerClient:
                     return self.store.get(record_id) or Record(Status.PENDING)
             else:
                 self.store.put(record_id, Record(Status.PENDING), ttl)
-            try:
-                self.celery.send_task(task, args=args, task_id=record_id, queue=self.settings.explainer_queue)
-            except OperationalError:
-                self.store.delete(record_id)  # nothing queued: let the next submit try again
-                raise
+            self._send(task, args, record_id)
             return Record(Status.PENDING)
+
+    def _send(self, task: str, args: list[object], record_id: str) -> None:
+        try:
+            self.celery.send_task(task, args=args, task_id=record_id, queue=self.settings.explainer_queue)
+        except OperationalError:
+            self.store.delete(record_id)  # nothing queued: let the next submit try again
+            raise
 
     def _get(self, record_id: str) -> Record | None:
         with _redis_errors():
@@ -89,6 +101,12 @@ class ExplainerClient:
     def close(self) -> None:
         self.redis.close()
         self.celery.close()
+
+
+def _explain_args(
+    record_id: str, version: str, features: Mapping[str, float | None], client_id: int | None
+) -> list[object]:
+    return [record_id, version, dict(features), client_id]
 
 
 def _explanation_status(explanation_id: str, record: Record) -> ExplanationStatus:

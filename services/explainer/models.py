@@ -14,6 +14,7 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from services.explainer.metrics import MODEL_CACHE
 from services.scoring.model import ScoringModel
 from services.scoring.model_store import ModelVersionNotFound, load_version
 from services.scoring.registry import MODEL_NAME
@@ -39,8 +40,10 @@ class VersionCache:
 
     def get(self, version: str) -> LoadedVersion:
         if version in self._versions:
+            MODEL_CACHE.labels("hit").inc()
             self._versions.move_to_end(version)
             return self._versions[version]
+        MODEL_CACHE.labels("miss").inc()
         loaded = self._load(version)
         self._versions[version] = loaded
         if len(self._versions) > self.size:

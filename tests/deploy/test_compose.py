@@ -47,6 +47,16 @@ def listening_ports() -> dict[str, int]:
     return {name: port for name, port in ports.items() if port is not None}
 
 
+def metrics_ports() -> dict[str, int]:
+    """Where Prometheus finds each service: its HTTP port, or a worker's own metrics server."""
+    workers = {
+        name: int(spec["environment"]["EXPLAINER_METRICS_PORT"])
+        for name, spec in services().items()
+        if "EXPLAINER_METRICS_PORT" in (spec.get("environment") or {})
+    }
+    return listening_ports() | workers
+
+
 def urls_in(spec: dict) -> list[str]:
     """Every http(s)/postgresql/redis URL in a service's environment."""
     values = (spec.get("environment") or {}).values()
@@ -204,7 +214,7 @@ def test_prometheus_scrapes_the_local_jobs_by_service_name() -> None:
     assert [job["job_name"] for job in compose["scrape_configs"]] == [
         job["job_name"] for job in local["scrape_configs"]
     ]
-    listening = listening_ports()
+    listening = metrics_ports()
     for job in compose["scrape_configs"]:
         for target in job["static_configs"][0]["targets"]:
             host, port = target.split(":")

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from scoring.conftest import mlflow_server  # noqa: F401  (a fixture: pytest finds it by name)
 
-from explainer.stack import RedisServer, Worker, register_version
+from explainer.stack import RedisServer, Worker, free_port, register_version
 from services.explainer.client import ExplainerClient
 from services.explainer.settings import ExplainerSettings
 from services.scoring.calibration import fit_calibrator
@@ -119,10 +119,11 @@ def stack(tmp_path: Path, mlflow_server: str) -> Iterator[Stack]:  # noqa: F811
 
 @pytest.fixture(scope="module")
 def shared_stack(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Iterator[Stack]:  # noqa: F811
-    """One running worker for tests that only submit (each its own vectors): saves worker start-ups."""
+    """One running worker (serving /metrics) for tests that only submit, each its own vectors: saves worker
+    start-ups."""
     shared = Stack(tmp_path_factory.mktemp("explainer"), mlflow_server)
     try:
-        shared.start_worker()
+        shared.start_worker(EXPLAINER_METRICS_PORT=str(free_port()))
         yield shared
     finally:
         shared.close()

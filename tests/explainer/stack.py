@@ -104,6 +104,15 @@ class Worker:
             handle.seek(offset)
             return b" ready." in handle.read()
 
+    def pause(self) -> None:
+        """SIGSTOP: the worker takes nothing while a benchmark queues a burst."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no chance to acknowledge, requeue or clean up: the crash acks_late is there for."""
         assert self.process is not None

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from explainer.conftest import NAMES, SmallModel
+from explainer.conftest import SmallModel
 from services.explainer.cache import explanation_id
-from services.explainer.explanation import explain
+from services.explainer.explanation import explain_rows
 from services.explainer.models import LoadedVersion
 from services.explainer.reasons import reasons_for
 from services.explainer.schemas import Contribution
@@ -64,20 +64,22 @@ def test_refusal_lists_risk_raising_reasons_first_approval_orders_by_impact() ->
     ]
 
 
-def test_explanation_of_a_row_matches_the_model(small: SmallModel) -> None:
-    row = small.x[3]
-    features = {name: None if np.isnan(v) else float(v) for name, v in zip(NAMES, row, strict=True)}
-    result = explain(LoadedVersion(small.model, MEDIANS), "7", features, 42, top_k=3)
-    expected_pd = small.model.predict_pd(row.reshape(1, -1))[0]
-    assert result.pd == pytest.approx(expected_pd, abs=1e-12)
-    assert result.raw_margin == pytest.approx(
-        small.model.booster.predict(row.reshape(1, -1), raw_score=True)[0]
-    )
-    assert result.decision == small.model.decide(np.array([expected_pd]))[0]
-    assert len(result.contributions) == 3
-    impacts = [abs(c.shap_value) for c in result.contributions]
-    assert impacts == sorted(impacts, reverse=True)
-    assert {r.feature for r in result.reasons} == {c.feature for c in result.contributions}
+def test_explanations_of_a_batch_match_the_model(small: SmallModel) -> None:
+    rows = small.x[3:8]
+    client_ids = [42, None, 7, 8, 9]
+    results = explain_rows(LoadedVersion(small.model, MEDIANS), "7", rows, client_ids, top_k=3)
+    expected_pd = small.model.predict_pd(rows)
+    margins = small.model.booster.predict(rows, raw_score=True)
+    assert [r.client_id for r in results] == client_ids
+    for result, pd_value, margin in zip(results, expected_pd, margins, strict=True):
+        assert result.pd == pytest.approx(pd_value, abs=1e-12)
+        assert result.raw_margin == pytest.approx(margin)
+        assert result.decision == small.model.decide(np.array([pd_value]))[0]
+        assert len(result.contributions) == 3
+        impacts = [abs(c.shap_value) for c in result.contributions]
+        assert impacts == sorted(impacts, reverse=True)
+        assert {r.feature for r in result.reasons} == {c.feature for c in result.contributions}
+    assert len({r.pd for r in results}) == len(results)  # rows differ: each got its own explanation
 
 
 def test_explanation_id_ignores_key_order_and_number_spelling_but_not_values_or_version() -> None:

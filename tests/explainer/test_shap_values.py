@@ -11,19 +11,25 @@ from services.explainer.shap_values import VectorMismatch, contributions, vector
 def test_contributions_agree_with_shap_tree_explainer(small: SmallModel) -> None:
     rows = small.x[:40]
     assert np.isnan(rows).any()  # missing values take the trees' default branches in both implementations
-    ours = [contributions(small.model.booster, row) for row in rows]
+    values, base_values = contributions(small.model.booster, rows)
     explainer = shap.TreeExplainer(small.model.booster)
     reference = np.asarray(explainer.shap_values(rows))
-    np.testing.assert_allclose(np.array([values for values, _ in ours]), reference, rtol=0, atol=1e-6)
-    assert ours[0][1] == pytest.approx(float(np.ravel(explainer.expected_value)[-1]), abs=1e-6)
+    np.testing.assert_allclose(values, reference, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(base_values, float(np.ravel(explainer.expected_value)[-1]), rtol=0, atol=1e-6)
 
 
 def test_contributions_plus_base_value_is_the_raw_margin(small: SmallModel) -> None:
     margins = small.model.booster.predict(small.x[:40], raw_score=True)
-    for row, margin in zip(small.x[:40], margins, strict=True):
-        values, base_value = contributions(small.model.booster, row)
-        assert base_value + values.sum() == pytest.approx(margin, abs=1e-9)
+    values, base_values = contributions(small.model.booster, small.x[:40])
+    np.testing.assert_allclose(base_values + values.sum(axis=1), margins, rtol=0, atol=1e-9)
     assert not np.allclose(np.diff(margins), 0)  # rows differ: the check is not trivially true
+
+
+def test_a_batch_gives_each_row_exactly_the_values_it_gets_alone(small: SmallModel) -> None:
+    batch, batch_base = contributions(small.model.booster, small.x[:40])
+    alone = [contributions(small.model.booster, small.x[i : i + 1]) for i in range(40)]
+    np.testing.assert_array_equal(batch, np.vstack([values for values, _ in alone]))
+    np.testing.assert_array_equal(batch_base, np.concatenate([base for _, base in alone]))
 
 
 def test_vector_for_orders_by_model_and_reads_none_as_missing() -> None:

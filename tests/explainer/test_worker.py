@@ -1,13 +1,20 @@
 """End to end against real processes: redis-server, Celery workers (subprocesses), MLflow registry."""
 
+import json
 import time
+from collections.abc import Iterable
 
+import httpx
 import numpy as np
 import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from explainer.conftest import NAMES, SmallModel, Stack
 from explainer.stack import free_port
+from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
 from services.explainer.client import ExplainerClient, ExplainerUnavailable, InvalidExplanationRequest
+from services.explainer.drain import Drain
 from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Status
 
 FINAL = {Status.DONE, Status.FAILED}
@@ -15,6 +22,10 @@ FINAL = {Status.DONE, Status.FAILED}
 
 def features_of(small: SmallModel, row: int) -> dict[str, float | None]:
     return {name: None if np.isnan(v) else float(v) for name, v in zip(NAMES, small.x[row], strict=True)}
+
+
+def submit_rows(client: ExplainerClient, version: str, small: SmallModel, rows: Iterable[int]) -> list[str]:
+    return [client.submit(version, features_of(small, row)).explanation_id for row in rows]
 
 
 def wait_explanation(client: ExplainerClient, explanation_id: str, wanted: set[Status]) -> ExplanationStatus:
@@ -88,18 +99,90 @@ def test_bad_requests_are_refused_with_the_field_named(shared_stack: Stack) -> N
     assert client.status("1-doesnotexist") is None
 
 
-def test_task_killed_with_its_worker_completes_on_a_restarted_worker(
+def test_a_batch_killed_with_its_worker_completes_on_a_restarted_worker(
     stack: Stack, registered_version: str, small: SmallModel
 ) -> None:
+    """The task's own message and the ones it took from the queue all stay unacknowledged until their
+    records are written: SIGKILL mid-batch loses none of them."""
+    ids = submit_rows(stack.client, registered_version, small, [2, 6, 7])
     slow = stack.start_worker(EXPLAINER_TASK_DELAY_SECONDS="5")
-    submitted = stack.client.submit(registered_version, features_of(small, 2))
-    wait_explanation(stack.client, submitted.explanation_id, {Status.RUNNING})
+    for explanation_id in ids:
+        wait_explanation(stack.client, explanation_id, {Status.RUNNING})  # all three taken by one task
     slow.kill()
-    assert stack.client.status(submitted.explanation_id).status == Status.RUNNING  # type: ignore[union-attr]
+    assert {stack.client.status(i).status for i in ids} == {Status.RUNNING}  # type: ignore[union-attr]
     stack.start_worker()
-    final = wait_explanation(stack.client, submitted.explanation_id, FINAL)
-    assert final.status == Status.DONE, final.reason
-    assert stack.received(submitted.explanation_id) == 2  # delivered again after the crash
+    finals = [wait_explanation(stack.client, explanation_id, FINAL) for explanation_id in ids]
+    assert [final.status for final in finals] == [Status.DONE] * 3, [final.reason for final in finals]
+    assert stack.received(ids[0]) == 2  # delivered again after the crash
+
+
+def test_waiting_explanations_are_explained_together_each_with_its_own_outcome(
+    stack: Stack, registered_version: str, small: SmallModel
+) -> None:
+    good = submit_rows(stack.client, registered_version, small, range(10, 22))
+    wrong = stack.client.submit(registered_version, {"app_ext_source_3": 0.4}).explanation_id
+    unknown = stack.client.submit("9999", features_of(small, 22)).explanation_id
+    stack.start_worker()  # everything is queued before the worker starts: one task takes it all
+
+    finals = [wait_explanation(stack.client, explanation_id, FINAL) for explanation_id in good]
+    assert all(final.result is not None for final in finals), [final.reason for final in finals]
+    expected = small.model.predict_pd(small.x[10:22])
+    assert [final.result.pd for final in finals] == pytest.approx(expected, abs=1e-12)  # type: ignore[union-attr]
+    assert "4 missing" in (wait_explanation(stack.client, wrong, FINAL).reason or "")
+    assert "no version 9999" in (wait_explanation(stack.client, unknown, FINAL).reason or "")
+    assert sum(stack.received(i) for i in [*good, wrong, unknown]) == 1  # Celery delivered one message
+
+
+def test_drain_takes_due_explanations_and_gives_the_rest_back_to_celery(stack: Stack) -> None:
+    """A taken message sits in kombu's unacked set until acknowledged; an importance task or a retry
+    still counting down goes back to the head of the queue, in order, for Celery to deliver."""
+    app = create_app(stack.settings)
+    queue = stack.settings.explainer_queue
+    for task_id, task, countdown in [("a", EXPLAIN_TASK, None), ("imp", IMPORTANCE_TASK, None),
+                                     ("b", EXPLAIN_TASK, None), ("c", EXPLAIN_TASK, 60)]:  # fmt: skip
+        args = ["1"] if task == IMPORTANCE_TASK else [task_id, "1", {"x": 1.0}, None]
+        app.send_task(task, args=args, task_id=task_id, countdown=countdown, retries=2, queue=queue)
+    app.close()
+    broker = redis.Redis.from_url(stack.settings.redis_url)
+    drain = Drain(broker, queue)
+
+    taken = drain.take(10)
+    assert [(t.job.explanation_id, t.job.features, t.job.retries) for t in taken] == [
+        ("a", {"x": 1.0}, 2),
+        ("b", {"x": 1.0}, 2),
+    ]
+    queued = [json.loads(raw)["headers"]["id"] for raw in broker.lrange(queue, 0, -1)]
+    assert queued == ["c", "imp"]  # RPOP takes from the right: "imp" is next, as before
+    assert broker.hlen("unacked") == 2 and broker.zcard("unacked_index") == 2
+    drain.ack(taken)
+    assert broker.hlen("unacked") == 0 and broker.zcard("unacked_index") == 0
+    assert drain.take(10) == []
+    assert broker.llen(queue) == 2 and broker.hlen("unacked") == 0
+
+
+def metric(url: str, name: str, labels: dict[str, str] | None = None) -> float | None:
+    """A sample's value from a /metrics page; None when absent."""
+    for family in text_string_to_metric_families(httpx.get(url, timeout=10).text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == (labels or {}):
+                return sample.value
+    return None
+
+
+def test_worker_serves_metrics_and_its_counters_move_after_a_task(
+    shared_stack: Stack, registered_version: str, small: SmallModel
+) -> None:
+    url = f"http://127.0.0.1:{shared_stack.workers[0].env['EXPLAINER_METRICS_PORT']}/metrics"
+    done = {"task": "explain", "outcome": "done"}
+    before = metric(url, "explainer_tasks_total", done) or 0.0
+    batches = metric(url, "explainer_batch_size_count") or 0.0
+    submitted = shared_stack.client.submit(registered_version, features_of(small, 30))
+    assert wait_explanation(shared_stack.client, submitted.explanation_id, FINAL).status == Status.DONE
+    assert metric(url, "explainer_tasks_total", done) == before + 1
+    assert metric(url, "explainer_batch_size_count") == batches + 1
+    assert (metric(url, "explainer_task_seconds_count", {"task": "explain"}) or 0) >= 1
+    assert (metric(url, "explainer_shap_seconds_count") or 0) >= 1
+    assert metric(url, "explainer_queue_depth") == 0
 
 
 def test_worker_and_client_carry_on_after_a_redis_restart(

@@ -17,6 +17,8 @@ import services.features.metrics
 import services.gateway.metrics
 import services.monitoring.metrics
 import services.scoring.service_metrics  # noqa: F401  (the imports register the services' metrics)
+from services.explainer.metrics import QueueDepth
+from services.explainer.settings import ExplainerSettings
 from services.monitoring.collector import MonitoringCollector
 from services.monitoring.settings import MonitoringSettings
 
@@ -95,7 +97,8 @@ def test_metric_name_extraction() -> None:
 
 
 def test_every_metric_a_rule_or_dashboard_names_is_exported() -> None:
-    available = exported([REGISTRY, MonitoringCollector(MonitoringSettings())]) | BUILTIN
+    collectors = [REGISTRY, MonitoringCollector(MonitoringSettings()), QueueDepth(ExplainerSettings())]
+    available = exported(collectors) | BUILTIN
     named = set().union(*map(metric_names, [*rule_expressions(), *dashboard_expressions()]))
     assert named, "no metric found in rules and dashboards"
     assert named - available == set()
