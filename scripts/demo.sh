@@ -79,6 +79,7 @@ PY
 cat <<EOT
 
 == the platform is up
+  web page      $GATEWAY/app/        (loan officers; paste the API key)
   API docs      $GATEWAY/docs        (X-API-Key: $API_KEY)
   MLflow UI     $MLFLOW_TRACKING_URI
   metrics       $GATEWAY/metrics, $FEATURES_URL/metrics, $SCORING_URL/metrics, $MONITORING_URL/metrics

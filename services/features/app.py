@@ -19,15 +19,18 @@ from services.common.db import make_engine
 from services.common.http import ApiError, install
 from services.common.logging import configure_logging
 from services.features import online
+from services.features.distribution import DistributionCache, UnknownFeature
 from services.features.metrics import HTTP, UNSEEN_CATEGORIES, VECTORS
 from services.features.schemas import (
     ComputeRequest,
+    FeatureDistribution,
     FeatureSchema,
     FeatureVector,
     feature_schema,
     vector_json,
 )
 from services.features.settings import FeaturesSettings
+from services.features.store import FeatureSetNotBuilt
 
 router = APIRouter()
 
@@ -59,11 +62,9 @@ def _payload_vector(
         return online.compute_from_payload(conn, application, history)
 
 
-def _payload_vector(
-    db: Database, application: dict[str, object], history: dict[str, list[dict[str, object]]] | None
-) -> tuple[np.ndarray, dict[str, int]]:
+def _distribution(db: Database, cache: DistributionCache, name: str) -> FeatureDistribution:
     with db.connection() as conn:
-        return online.compute_from_payload(conn, application, history)
+        return cache.get(conn, name)
 
 
 def _ready(db: Database) -> None:
@@ -98,6 +99,26 @@ async def compute_features(body: ComputeRequest, request: Request) -> Response:
     )
 
 
+@router.get(
+    "/features/{name}/distribution",
+    response_model=FeatureDistribution,
+    responses={
+        404: {"description": "no feature of that name in the current feature set"},
+        503: {"description": "the feature set is not built yet"},
+    },
+)
+async def get_distribution(name: str, request: Request) -> FeatureDistribution:
+    """The feature's histogram over the labelled clients, split by outcome (cached per feature set)."""
+    try:
+        return await run_in_threadpool(
+            _distribution, request.app.state.db, request.app.state.distributions, name
+        )
+    except UnknownFeature as error:
+        raise ApiError(404, "feature_not_found", f"no feature {name!r}", {"feature": name}) from error
+    except FeatureSetNotBuilt as error:
+        raise ApiError(503, "feature_set_not_built", str(error)) from error
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -124,6 +145,7 @@ def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         app.state.db = Database(settings)
+        app.state.distributions = DistributionCache()
         yield
         app.state.db.engine.dispose()
 

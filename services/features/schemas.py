@@ -4,7 +4,7 @@ The raw application and history rows are models generated from services/data/tab
 accepts exactly the Kaggle column names and types (extra fields are rejected, naming them).
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -14,7 +14,9 @@ from services.features.raw import HISTORY_TABLES, spec_for
 
 # Fields a raw application cannot be scored without; every other field may be missing (null).
 REQUIRED_APPLICATION_FIELDS = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH")
-_PYTHON_TYPES: dict[str, type] = {"id": int, "number": float, "text": str}
+# Ids and TARGET are bigint columns: a larger integer is refused here (422) rather than failing downstream.
+_BIGINT = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+_PYTHON_TYPES: dict[str, Any] = {"id": _BIGINT, "number": float, "text": str}
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
@@ -79,4 +81,45 @@ def feature_schema() -> FeatureSchema:
         features=[
             FeatureInfo(name=f.name, dtype=DTYPE, kind=f.kind, description=f.description) for f in FEATURES
         ],
+    )
+
+
+class OutcomeCounts(BaseModel):
+    repaid: int = Field(ge=0, description="labelled clients with TARGET = 0")
+    defaulted: int = Field(ge=0, description="labelled clients with TARGET = 1 (payment difficulties)")
+
+
+class DistributionBin(OutcomeCounts):
+    lower: float = Field(description="a value v is in the last bin whose lower <= v")
+    upper: float = Field(description="the next bin's lower; equal to lower for a bin of one value")
+
+
+DISTRIBUTION_EXAMPLE = {
+    "feature": "app_ext_source_3",
+    "description": "Normalised score from external data source 3",
+    "kind": "continuous",
+    "feature_set_hash": "3f2a9c0d1e7b6a54",
+    "clients": {"repaid": 4596, "defaulted": 404},
+    "missing": {"repaid": 905, "defaulted": 95},
+    "bins": [
+        {"lower": 0.0005, "upper": 0.06, "repaid": 61, "defaulted": 21},
+        {"lower": 0.06, "upper": 0.1, "repaid": 88, "defaulted": 24},
+    ],
+}
+
+
+class FeatureDistribution(BaseModel):
+    """One feature over the labelled clients, split by outcome: every client is counted once, in a bin or
+    as missing, so the bins plus `missing` add up to `clients` for each outcome."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DISTRIBUTION_EXAMPLE]})
+    feature: str
+    description: str
+    kind: str = Field(description="continuous, categorical (codes) or flag")
+    feature_set_hash: str
+    clients: OutcomeCounts
+    missing: OutcomeCounts = Field(description="clients whose value is missing")
+    bins: list[DistributionBin] = Field(
+        description="ascending; one bin per value when there are few distinct values, else equal-width "
+        "bins between the 1st and 99th percentiles, the end bins stretched to the minimum and maximum"
     )

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.common.http import ApiError
 from services.common.logging import request_id_var
 from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
-from services.gateway import scores
+from services.gateway import population, scores, web
 from services.gateway.auth import authenticate, require_scope
 from services.gateway.decision_log import publish_outcomes, utc_now
 from services.gateway.key_store import ApiKey
@@ -159,6 +159,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install(app, settings)
     app.include_router(v1)
     app.include_router(probes)
+    app.include_router(
+        population.router, prefix="/v1", dependencies=[scoped("explain")], responses=ERROR_RESPONSES
+    )
+    web.mount(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.common.metrics import RequestMetrics
+from services.gateway.background import Meters
 
 DECISIONS = Counter(
     "gateway_decisions_total", "Scores answered, by decision and source", ["decision", "source"]
@@ -16,11 +17,21 @@ DOWNSTREAM_LATENCY = Histogram(
 RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429")
 RATE_LIMIT_SKIPPED = Counter("gateway_rate_limit_skipped_total", "Requests let through unlimited: Redis down")
 EXPLANATIONS_UNAVAILABLE = Counter(
-    "gateway_explanations_unavailable_total", "Scores answered without an explanation: explainer down"
+    "gateway_explanations_unavailable_total",
+    "Scores answered without an explanation: Redis down, or too many explanations waiting to be sent",
 )
-DECISION_LOG_PENDING = Gauge("gateway_decision_log_pending", "Decisions waiting in memory for Redis")
-DECISION_LOG_FAILURES = Counter("gateway_decision_log_failures_total", "Failed XADD attempts (retried)")
-DECISION_LOG_DROPPED = Counter(
-    "gateway_decision_log_dropped_total", "Decisions lost: buffer full, or unsent at shutdown"
+DECISION_LOG = Meters(
+    pending=Gauge("gateway_decision_log_pending", "Decisions waiting in memory for Redis"),
+    failures=Counter("gateway_decision_log_failures_total", "Failed XADD attempts (retried)"),
+    dropped=Counter(
+        "gateway_decision_log_dropped_total", "Decisions lost: buffer full, or unsent at shutdown"
+    ),
+)
+EXPLANATION_QUEUE = Meters(
+    pending=Gauge("gateway_explanation_queue_pending", "Claimed explanations waiting to be sent to Celery"),
+    failures=Counter("gateway_explanation_queue_failures_total", "Failed task sends (retried)"),
+    dropped=Counter(
+        "gateway_explanation_queue_dropped_total", "Explanation tasks not sent: queue full, or at shutdown"
+    ),
 )
 HTTP = RequestMetrics("gateway", buckets=(0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

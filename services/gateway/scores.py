@@ -1,7 +1,8 @@
-"""Scoring one request through the platform: features -> scoring -> explanation queued -> decision logged.
+"""Scoring one request through the platform: features -> scoring -> explanation claimed -> decision logged.
 
 Features or scoring down is a 503 (nothing sensible can be answered); the explainer or the decision log
 down only degrades the answer (explanation "unavailable") or delays the log (buffered), never the score.
+The explanation task and the decision entry are sent by background tasks, after the response.
 """
 
 import time
@@ -43,14 +44,12 @@ async def score(
     source = "client_id" if body.client_id is not None else "application"
     client_id, features = await fetch_features(backends.features, body)
     prediction = await predict(backends.scoring, features)
-    queued = await backends.explanations.submit(prediction.model_version, features, client_id)
+    claimed = await backends.explanations.claim(prediction.model_version, features, client_id)
     explanation = (
         ExplanationRef(id=None, status="unavailable", url=None)
-        if queued is None
+        if claimed is None
         else ExplanationRef(
-            id=queued.explanation_id,
-            status=queued.status.value,
-            url=status_url(queued.explanation_id),
+            id=claimed.explanation_id, status=claimed.status.value, url=status_url(claimed.explanation_id)
         )
     )
     response = ScoreResponse(
@@ -85,13 +84,13 @@ async def fetch_features(
         error = reply.body["error"]
         code = "client_not_found" if reply.status == 404 else "invalid_input"
         raise ApiError(reply.status, code, error["message"], error["details"])
-    raise _unexpected("features", reply)
+    raise unexpected_reply("features", reply)
 
 
 async def predict(scoring: Downstream, features: dict[str, float | None]) -> Prediction:
     reply = await scoring.post("/predict", {"features": features})
     if reply.status != 200:
-        raise _unexpected("scoring", reply)
+        raise unexpected_reply("scoring", reply)
     first = reply.body["predictions"][0]
     return Prediction(
         pd=first["pd"],
@@ -119,7 +118,7 @@ def decision_entry(
     }
 
 
-def _unexpected(service: str, reply: Reply) -> ApiError:
+def unexpected_reply(service: str, reply: Reply) -> ApiError:
     """A downstream answer outside its contract (e.g. scoring rejecting the features service's vector)."""
     details = reply.body.get("error") if isinstance(reply.body, dict) else None
     return ApiError(
@@ -131,5 +130,5 @@ async def current_model(scoring: Downstream) -> dict[str, Any]:
     """The scoring service's champion: name, version, alias, threshold, feature names, metrics."""
     reply = await scoring.get("/model")
     if reply.status != 200:
-        raise _unexpected("scoring", reply)
+        raise unexpected_reply("scoring", reply)
     return reply.body

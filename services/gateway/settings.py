@@ -13,6 +13,9 @@ class GatewaySettings(CommonSettings):
     downstream_timeout_s: float = Field(2.0, gt=0, description="whole-call budget for one downstream request")
     downstream_connect_timeout_s: float = Field(0.5, gt=0)
     downstream_pool_size: int = Field(64, ge=1, description="keep-alive connections per downstream")
+    downstream_keepalive_s: float = Field(
+        4.0, gt=0, description="idle connections closed after this; below uvicorn's 5 s keep-alive timeout"
+    )
     idempotent_attempts: int = Field(3, ge=1, description="tries for GETs before giving up")
     retry_backoff_s: float = Field(0.05, ge=0, description="first retry delay; doubles on each retry")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with a 503 when a downstream is down")
@@ -22,4 +25,10 @@ class GatewaySettings(CommonSettings):
     gateway_cors_origins: list[str] = Field(default_factory=list, description="empty = CORS off")
     api_key_cache_s: float = Field(30.0, ge=0, description="how long a looked-up key is trusted")
     decision_buffer: int = Field(100_000, ge=1, description="decisions held in memory while Redis is down")
-    explanation_submit_timeout_s: float = Field(0.5, gt=0)
+    explanation_queue: int = Field(10_000, ge=1, description="claimed explanations waiting to be sent")
+    explanation_claim_ttl_s: int = Field(
+        600, ge=1, description="a pending claim expires after this unless a worker has taken its task"
+    )
+    explainer_timeout_s: float = Field(
+        0.5, gt=0, description="budget of an explanation status or importance read"
+    )

@@ -46,6 +46,6 @@ def make_key(stack: Platform) -> Iterator[Callable[..., str]]:
 @pytest.fixture
 def gateway(stack: Platform) -> Iterator[TestClient]:
     """An in-process gateway over the platform (fresh state: key cache, decision buffer, pauses)."""
-    settings = stack.settings(api_key_cache_s=0, explanation_submit_timeout_s=5.0)  # behaviour, not speed
+    settings = stack.settings(api_key_cache_s=0, explainer_timeout_s=5.0)  # behaviour, not speed
     with TestClient(create_app(settings)) as client:
         yield client

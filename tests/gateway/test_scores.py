@@ -7,10 +7,14 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from gateway.platform import Platform
+from services.explainer.cache import Record, record_key
+from services.explainer.schemas import Status
 from services.features.schemas import REQUIRED_APPLICATION_FIELDS
+from services.gateway.app import create_app
 
 APPLICATION = {
     "SK_ID_CURR": 990_001,
@@ -139,6 +143,7 @@ def test_unknown_client_is_404(gateway: TestClient, make_key: Callable[..., str]
         ({"application": {**APPLICATION, "AMT_CREDIT": "lots"}}, "application.AMT_CREDIT"),
         ({"application": {**APPLICATION, "NOT_A_COLUMN": 1}}, "application.NOT_A_COLUMN"),
         ({"application": {"SK_ID_CURR": 1}}, f"application.{REQUIRED_APPLICATION_FIELDS[0]}"),
+        ({"application": {**APPLICATION, "SK_ID_CURR": 2**64}}, "application.SK_ID_CURR"),  # beyond bigint
     ],
 )
 def test_bad_input_is_422_naming_the_field(
@@ -170,3 +175,53 @@ def test_unknown_explanation_is_404(gateway: TestClient, make_key: Callable[...,
     malformed = gateway.get("/v1/explanations/not-an-id", headers=headers)
     assert malformed.status_code == 422
     assert malformed.json()["error"]["details"][0]["field"] == "path.explanation_id"
+
+
+def test_the_explanation_url_answers_as_soon_as_the_score_does(
+    gateway: TestClient, make_key: Callable[..., str], stack: Platform
+) -> None:
+    key = make_key()
+    score = gateway.post("/v1/scores", json={"client_id": stack.client_ids[4]}, headers={"X-API-Key": key})
+    explanation = score.json()["explanation"]
+    status = gateway.get(explanation["url"], headers={"X-API-Key": key})
+    assert status.status_code in (200, 202)
+    assert status.json()["explanation_id"] == explanation["id"]
+
+
+def test_a_done_explanation_is_reused_and_a_failed_one_queued_again(
+    gateway: TestClient, make_key: Callable[..., str], stack: Platform
+) -> None:
+    key = make_key()
+
+    def explanation() -> dict[str, Any]:
+        body = {"client_id": stack.client_ids[5]}
+        return gateway.post("/v1/scores", json=body, headers={"X-API-Key": key}).json()["explanation"]
+
+    first = explanation()
+    assert poll(gateway, first["url"], key).json()["status"] == "done"
+    assert explanation() == {**first, "status": "done"}
+
+    client = redis.Redis.from_url(stack.redis.url)
+    client.set(record_key(first["id"]), Record(Status.FAILED, "worker lost").to_json())
+    client.close()
+    assert gateway.get(first["url"], headers={"X-API-Key": key}).json()["status"] == "failed"
+    assert explanation() == {**first, "status": "pending"}
+    assert poll(gateway, first["url"], key).json()["status"] == "done"
+
+
+def test_a_claim_expires_unless_a_worker_takes_it(stack: Platform, make_key: Callable[..., str]) -> None:
+    """A claim whose task never reaches a worker (the gateway killed in between) is not left pending for
+    the result's lifetime."""
+    assert stack.worker is not None
+    stack.worker.pause()
+    try:
+        with TestClient(create_app(stack.settings(explanation_claim_ttl_s=30))) as gateway:
+            body = {"application": {**APPLICATION, "SK_ID_CURR": 990_002, "AMT_CREDIT": 123_456.0}}
+            response = gateway.post("/v1/scores", json=body, headers={"X-API-Key": make_key()})
+        explanation = response.json()["explanation"]
+        assert explanation["status"] == "pending"
+        client = redis.Redis.from_url(stack.redis.url)
+        assert 0 < client.ttl(record_key(explanation["id"])) <= 30
+        client.close()
+    finally:
+        stack.worker.resume()

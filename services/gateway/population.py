@@ -1,0 +1,38 @@
+"""GET /v1/features/{name}/distribution: the population a loan officer compares a client with.
+
+The histogram is the features service's (computed from the feature store, cached per feature set); the
+gateway adds authentication, the error shape and the public OpenAPI entry. Included by app.py under /v1.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from services.common.http import ApiError
+from services.features.schemas import FeatureDistribution
+from services.gateway.lifespan import state
+from services.gateway.plumbing import BAD_GATEWAY
+from services.gateway.schemas import ErrorResponse
+from services.gateway.scores import unexpected_reply  # the one 502 for a broken contract
+
+FEATURE_NAME = r"^[a-z0-9_]{1,100}$"
+router = APIRouter()
+
+
+@router.get(
+    "/features/{name}/distribution",
+    response_model=FeatureDistribution,
+    responses={404: {"model": ErrorResponse, "description": "no feature of that name"}, 502: BAD_GATEWAY},
+)
+async def get_feature_distribution(
+    name: Annotated[str, Path(pattern=FEATURE_NAME, examples=["app_ext_source_3"])], request: Request
+) -> FeatureDistribution:
+    """One feature's histogram over the labelled clients, split by outcome (repaid / defaulted), with its
+    description: where a client's value stands among clients who repaid and clients who defaulted."""
+    reply = await state(request).backends.features.get(f"/features/{name}/distribution")
+    if reply.status == 404:
+        error = reply.body["error"]
+        raise ApiError(404, "feature_not_found", error["message"], error["details"])
+    if reply.status != 200:
+        raise unexpected_reply("features", reply)
+    return FeatureDistribution.model_validate(reply.body)
