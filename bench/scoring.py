@@ -2,12 +2,13 @@
 
 A throwaway MLflow server (Postgres-backed registry) gets a ~500-feature LightGBM trained and registered
 by the training pipeline itself (`train_and_register`, so the pyfunc flavour is the real one) and promoted
-to champion. Then, in one run: the scoring service under uvicorn (thread-pool scoring, the default, then
-inline scoring), and `mlflow models serve --env-manager local` on the same version, each hit with the same
-single-vector payload by keep-alive httpx clients in separate processes. `python -m bench scoring`;
-BENCH_SCORING_SECONDS sets each load phase's length.
+to champion. Then, in one run: the scoring service under uvicorn (thread-pool scoring, then inline
+scoring, the default), and `mlflow models serve --env-manager local` on the same version, each hit with
+the same single-vector payload by wrk (bench/_wrk.py): one connection alone for latency, then CONNECTIONS
+at once for throughput. `python -m bench scoring`; BENCH_SCORING_SECONDS sets each load phase's length.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -16,7 +17,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +24,8 @@ import httpx
 import numpy as np
 from sqlalchemy.engine import make_url
 
+from bench._wrk import WrkRequest
+from bench._wrk import load as wrk_load
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
 from services.features.catalog import FEATURE_SET_HASH
@@ -37,7 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 FEATURES = 500
 ROWS = 3000
 SECONDS = float(os.environ.get("BENCH_SCORING_SECONDS", "10"))
-CLIENTS = 3  # client processes for the throughput phase, one keep-alive connection each
+CONNECTIONS = 4  # for the throughput phase
+WARMUP_SECONDS = 2
+TIMEOUT_SECONDS = 30  # mlflow serve answers in ~100 ms alone, several times that under load
 STARTUP_SECONDS = 300
 
 
@@ -55,8 +59,14 @@ def run() -> tuple[dict, dict]:
             threaded = measure_service(Path(tmp), mlflow_uri, features_url, inline_max_rows=0, body=ours)
             inline = measure_service(Path(tmp), mlflow_uri, features_url, inline_max_rows=1, body=ours)
         with mlflow_serve(Path(tmp), mlflow_uri, version) as url:
-            mlflow_figures = load(f"{url}/invocations", theirs)
-    params = {"features": FEATURES, "seconds_per_phase": SECONDS, "clients": CLIENTS, "cpus": os.cpu_count()}
+            mlflow_figures = load(url, "/invocations", theirs)
+    params = {
+        "features": FEATURES,
+        "seconds_per_phase": SECONDS,
+        "connections": CONNECTIONS,
+        "load_generator": "wrk",
+        "cpus": os.cpu_count(),
+    }
     default = inline if ScoringSettings.model_fields["inline_max_rows"].default >= 1 else threaded
     figures = {  # headline: the default configuration; latency from one client alone
         "p50_ms": default["sequential"]["p50_ms"],
@@ -64,6 +74,7 @@ def run() -> tuple[dict, dict]:
         "rps": default["concurrent"]["rps"],
         "mlflow_serve_rps": mlflow_figures["concurrent"]["rps"],
         "ratio_vs_mlflow": round(default["concurrent"]["rps"] / mlflow_figures["concurrent"]["rps"], 1),
+        "errors": sum(phase["errors"] for run in (default, mlflow_figures) for phase in run.values()),
         "inline": inline,
         "thread_pool": threaded,
         "mlflow_serve": mlflow_figures,
@@ -91,7 +102,7 @@ def measure_service(tmp: Path, mlflow_uri: str, features_url: str, inline_max_ro
     }
     command = [sys.executable, "-m", "uvicorn", "services.scoring.app:app", "--no-access-log"]
     with subprocess_on_port(command, env, tmp / f"scoring_{inline_max_rows}.log", "/readyz") as url:
-        return load(f"{url}/predict", body)
+        return load(url, "/predict", body)
 
 
 @contextmanager
@@ -166,33 +177,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def load(url: str, body: dict) -> dict:
-    """One client alone (latency), then CLIENTS clients at once (throughput), after a short warm-up."""
-    _client_loop(url, body, 1.0)
-    sequential = _summary([_client_loop(url, body, SECONDS)], SECONDS)
-    with ProcessPoolExecutor(CLIENTS) as pool:
-        runs = list(pool.map(_client_loop, [url] * CLIENTS, [body] * CLIENTS, [SECONDS] * CLIENTS))
-    return {"sequential": sequential, "concurrent": _summary(runs, SECONDS)}
+def load(base_url: str, path: str, body: dict) -> dict:
+    """One connection alone (latency), then CONNECTIONS at once (throughput), after a short warm-up."""
+    requests = [WrkRequest("POST", path, json.dumps(body))]
+    headers = {"Content-Type": "application/json"}
 
+    def phase(seconds: float, connections: int) -> dict:
+        return wrk_load(base_url, requests, headers, seconds, connections, TIMEOUT_SECONDS)
 
-def _client_loop(url: str, body: dict, seconds: float) -> tuple[list[float], int]:
-    """Requests back to back on one keep-alive connection: (latencies in seconds, failed requests)."""
-    latencies, failures = [], 0
-    with httpx.Client(timeout=30.0) as client:
-        end = time.perf_counter() + seconds
-        while (started := time.perf_counter()) < end:
-            status = client.post(url, json=body).status_code
-            latencies.append(time.perf_counter() - started)
-            failures += status != 200
-    return latencies, failures
-
-
-def _summary(runs: list[tuple[list[float], int]], seconds: float) -> dict:
-    latencies = np.concatenate([np.asarray(r[0]) for r in runs]) * 1000
-    return {
-        "requests": int(latencies.size),
-        "failed": sum(r[1] for r in runs),
-        "rps": round(latencies.size / seconds, 1),
-        "p50_ms": round(float(np.percentile(latencies, 50)), 3),
-        "p99_ms": round(float(np.percentile(latencies, 99)), 3),
-    }
+    phase(WARMUP_SECONDS, 1)
+    return {"sequential": phase(SECONDS, 1), "concurrent": phase(SECONDS, CONNECTIONS)}

@@ -1,9 +1,9 @@
 """Follow the registry aliases: load the version behind `champion` (and `challenger`) and swap it in.
 
-Runs as one background task: each poll resolves both aliases in a worker thread; a version that moved is
-downloaded, checked against the features service's feature-set hash, warmed up, and only then assigned
-to the holder. A version that fails is logged and retried after RETRY_FAILED_SECONDS; whatever was
-serving keeps serving.
+Runs as one background task: each poll reads both aliases in one registry call from a worker thread; a
+version that moved is downloaded, checked against the features service's feature-set hash, warmed up,
+and only then assigned to the holder. A version that fails is logged and retried after
+RETRY_FAILED_SECONDS; whatever was serving keeps serving.
 """
 
 import asyncio
@@ -13,6 +13,7 @@ import time
 import httpx
 import numpy as np
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
 from services.common.logging import log_fields
@@ -88,17 +89,31 @@ class AliasWatcher:
 
     def poll(self) -> None:
         """One look at both aliases (blocking: runs in a worker thread)."""
-        champion = model_store.resolve_alias(self.settings.model_alias, self.client)
+        aliases = self._aliases()
+        champion = aliases.get(self.settings.model_alias)
         if champion is None:
             self._warn_once(f"no version of {MODEL_NAME} has alias '{self.settings.model_alias}'")
         elif self._needs_load(self.holder.champion, champion):
             self._swap("champion", champion, self.settings.model_alias)
-        challenger = model_store.resolve_alias(self.settings.challenger_alias, self.client)
+        challenger = aliases.get(self.settings.challenger_alias)
         current = self.holder.champion.version if self.holder.champion else None
         if challenger is None or challenger == current:
             self._clear_challenger()
         elif self._needs_load(self.holder.challenger, challenger):
             self._swap("challenger", challenger, self.settings.challenger_alias)
+
+    def _aliases(self) -> dict[str, str]:
+        """Alias -> version, in one registry call (a poll runs every few seconds in a thread that holds the
+        GIL while it parses answers, so it stays short); empty before the model is first registered."""
+        try:
+            return {
+                alias: str(version)
+                for alias, version in self.client.get_registered_model(MODEL_NAME).aliases.items()
+            }
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise
 
     def _warn_once(self, message: str) -> None:
         if message not in self.warned:
