@@ -20,10 +20,12 @@ from services.scoring.training import (
     CvResult,
     TrainingConfig,
     cross_validate,
+    default_params,
     imbalance_options,
+    monotone_constraints,
     refit,
 )
-from services.scoring.tuning import search
+from services.scoring.tuning import Candidate, confirm, search
 
 IMPORTANCE_ROWS = 2000
 
@@ -49,16 +51,17 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
     _, ids_te, x_tr, x_te, y_tr, y_te = train_test_split(
         data.client_ids, data.x, data.y, test_size=config.test_size, stratify=data.y, random_state=config.seed
     )
-    params, cv = _choose_params(x_tr, y_tr, config, log_candidate)
+    monotone = monotone_constraints(data.names)
+    params, cv = _choose_params(x_tr, y_tr, monotone, config, log_candidate)
     calibrator = fit_calibrator(cv.oof, y_tr)
     validation_pd = calibrator.transform(cv.oof)
     threshold = best_threshold(y_tr, validation_pd).threshold
-    booster = refit(x_tr, y_tr, params, cv.refit_rounds, config)
+    booster = refit(x_tr, y_tr, params, cv.best_iteration, config, monotone)
     model = ScoringModel(booster, calibrator, threshold, data.names, data.feature_set_hash)
     test_pd = model.predict_pd(x_te)
     return TrainedModel(
         model=model,
-        params={**BASE_PARAMS, **params, "num_iterations": cv.refit_rounds},
+        params={**BASE_PARAMS, **params, "num_iterations": cv.best_iteration, **_monotone_param(data.names)},
         validation=decision_metrics(y_tr, validation_pd, threshold),
         test=decision_metrics(y_te, test_pd, threshold),
         test_ids=ids_te,
@@ -70,22 +73,31 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
 
 
 def _choose_params(
-    x: np.ndarray, y: np.ndarray, config: TrainingConfig, log_candidate: CandidateLogger
-) -> tuple[dict[str, Any], CvResult]:
-    """Baselines, imbalance options and search on a stratified sample (the budget; same rows and folds,
-    so their CV figures compare), then the chosen params cross-validated on every training row for the
-    OOF predictions and the number of rounds."""
+    x: np.ndarray,
+    y: np.ndarray,
+    monotone: tuple[int, ...],
+    config: TrainingConfig,
+    log_candidate: CandidateLogger,
+) -> Candidate:
+    """Baselines, imbalance options, search and its confirmation on a stratified sample (the budget;
+    same rows and folds, so their CV figures compare), then the chosen params cross-validated on every
+    training row for the OOF predictions and the number of rounds. Defaults follow the training rows."""
     sample = _search_sample(y, config)
-    _run_baselines(x[sample], y[sample], config, log_candidate)
-    start = _best_imbalance_option(x[sample], y[sample], config, log_candidate)
+    xs, ys = x[sample], y[sample]
+    _run_baselines(xs, ys, config, log_candidate)
+    start = _best_imbalance_option(xs, ys, default_params(len(y)), monotone, config, log_candidate)
     trial_numbers = iter(range(1, config.trials + 1))
 
     def log_trial(params: dict[str, Any], result: CvResult) -> None:
         log_candidate(f"trial-{next(trial_numbers)}", params, {"cv_auc": result.auc})
 
-    params, cv = search(x[sample], y[sample], start, config, log_trial)
+    def log_confirmation(name: str, params: dict[str, Any], mean_auc: float) -> None:
+        log_candidate(f"confirm-{name}", params, {"cv_auc_fresh_folds": mean_auc})
+
+    winner = search(xs, ys, start, config, log_trial, monotone)
+    params, cv = confirm(xs, ys, start, winner, config, log_confirmation, monotone)
     if len(sample) < len(y):
-        cv = cross_validate(x, y, params, config)
+        cv = cross_validate(x, y, params, config, monotone)
         log_candidate("chosen-all-rows", params, {"cv_auc": cv.auc})
     return params, cv
 
@@ -109,12 +121,24 @@ def _run_baselines(
 
 
 def _best_imbalance_option(
-    x: np.ndarray, y: np.ndarray, config: TrainingConfig, log_candidate: CandidateLogger
-) -> tuple[dict[str, Any], CvResult]:
-    """Each option with default parameters; the best by CV AUC is kept fixed during the search."""
+    x: np.ndarray,
+    y: np.ndarray,
+    defaults: dict[str, Any],
+    monotone: tuple[int, ...],
+    config: TrainingConfig,
+    log_candidate: CandidateLogger,
+) -> Candidate:
+    """Each option with the default parameters; the best by CV AUC is kept fixed during the search."""
     tried = []
-    for name, params in imbalance_options(y).items():
-        result = cross_validate(x, y, params, config)
+    for name, option in imbalance_options(y).items():
+        params = {**defaults, **option}
+        result = cross_validate(x, y, params, config, monotone)
         log_candidate(f"imbalance-{name}", {"imbalance": name, **params}, {"cv_auc": result.auc})
         tried.append((params, result))
     return max(tried, key=lambda item: item[1].auc)
+
+
+def _monotone_param(names: tuple[str, ...]) -> dict[str, str]:
+    """The constrained features as one readable MLflow param (the raw vector has one entry per feature)."""
+    directions = [f"{name}:{d:+d}" for name, d in zip(names, monotone_constraints(names), strict=True) if d]
+    return {"monotone_constraints": " ".join(directions)}
