@@ -14,7 +14,7 @@ from kombu.exceptions import OperationalError
 
 from services.explainer.cache import Record, RecordStore, explanation_id, importance_id
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
-from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Status
+from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Job, Status
 from services.explainer.settings import ExplainerSettings
 
 _VERSION = re.compile(r"^[1-9][0-9]*$")
@@ -44,17 +44,15 @@ class ExplainerClient:
         _check_request(version, features)
         record_id = explanation_id(version, features)
         ttl = self.settings.explainer_result_ttl_seconds
-        args = _explain_args(record_id, version, features, client_id)
+        args = Job(record_id, version, dict(features), client_id).args()
         return _explanation_status(record_id, self._submit_once(record_id, ttl, EXPLAIN_TASK, args))
 
-    def queue_claimed(
-        self, record_id: str, version: str, features: Mapping[str, float | None], client_id: int | None
-    ) -> None:
+    def queue_claimed(self, job: Job) -> None:
         """Queue the task of an explanation the caller has already marked pending (the gateway claims the
         record on its event loop so the id answers at once, and queues off its response path). When the
         broker refuses it the record is removed, so the next submit of the same vector tries again."""
         with _redis_errors():
-            self._send(EXPLAIN_TASK, _explain_args(record_id, version, features, client_id), record_id)
+            self._send(EXPLAIN_TASK, job.args(), job.explanation_id)
 
     def status(self, explanation_id: str) -> ExplanationStatus | None:
         """None for an unknown (or expired) id: the gateway answers 404."""
@@ -101,12 +99,6 @@ class ExplainerClient:
     def close(self) -> None:
         self.redis.close()
         self.celery.close()
-
-
-def _explain_args(
-    record_id: str, version: str, features: Mapping[str, float | None], client_id: int | None
-) -> list[object]:
-    return [record_id, version, dict(features), client_id]
 
 
 def _explanation_status(explanation_id: str, record: Record) -> ExplanationStatus:

@@ -24,7 +24,7 @@ import redis
 from kombu.transport.redis import Channel
 
 from services.explainer.celery_app import EXPLAIN_TASK
-from services.explainer.jobs import Job
+from services.explainer.schemas import Job
 
 # KEYS: queue, unacked hash, unacked index; ARGV: count, now, tag prefix, '"exchange", "routing key"'.
 # kombu stores an unacked message as the JSON [message, exchange, routing key] under its delivery tag;

@@ -16,28 +16,13 @@ import redis
 from services.explainer.cache import Record
 from services.explainer.explanation import explain_rows
 from services.explainer.models import TrackingUnreachable, VersionCache
-from services.explainer.schemas import Status
+from services.explainer.schemas import Job, Status
 from services.explainer.shap_values import VectorMismatch, vector_for
 from services.scoring.model_store import ModelVersionNotFound
 
 logger = logging.getLogger(__name__)
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, TrackingUnreachable)
 PERMANENT = (ModelVersionNotFound, VectorMismatch)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One explanation task: its message's arguments and how often it was retried."""
-
-    explanation_id: str
-    version: str
-    features: dict[str, float | None]
-    client_id: int | None
-    retries: int = 0
-
-    def args(self) -> list[object]:
-        """The task's arguments, as the client sends them."""
-        return [self.explanation_id, self.version, self.features, self.client_id]
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """What the explainer returns: explanation results, their status records and global importance."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -13,6 +14,21 @@ class Status(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One explanation task: its message's arguments and how often it was retried."""
+
+    explanation_id: str
+    version: str
+    features: dict[str, float | None]
+    client_id: int | None
+    retries: int = 0
+
+    def args(self) -> list[object]:
+        """The task's arguments, as the client sends them (the gateway builds jobs too)."""
+        return [self.explanation_id, self.version, self.features, self.client_id]
 
 
 class Contribution(BaseModel):

@@ -34,7 +34,7 @@ from services.common.http import ApiError
 from services.common.logging import log_fields
 from services.explainer.cache import Record, explanation_id, record_key
 from services.explainer.client import ExplainerClient, ExplainerUnavailable
-from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Status
+from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Job, Status
 from services.gateway.background import BatchSender
 from services.gateway.metrics import EXPLANATION_QUEUE, EXPLANATIONS_UNAVAILABLE
 from services.gateway.settings import GatewaySettings
@@ -52,14 +52,6 @@ class Claimed:
 
     explanation_id: str
     status: Status
-
-
-@dataclass(frozen=True)
-class _Task:
-    explanation_id: str
-    version: str
-    features: dict[str, float | None]
-    client_id: int | None
 
 
 class Explanations:
@@ -94,7 +86,7 @@ class Explanations:
             self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_S
             _note_unavailable(str(error) or type(error).__name__)
             return None
-        if needs_task and not self.sender.put(_Task(record_id, version, features, client_id)):
+        if needs_task and not self.sender.put(Job(record_id, version, features, client_id)):
             await self._release(record_id)
             _note_unavailable("send queue full")
             return None
@@ -121,12 +113,12 @@ class Explanations:
         with contextlib.suppress(RedisError):
             await self.redis.delete(record_key(record_id))
 
-    async def _send(self, tasks: list[_Task]) -> None:
-        await run_in_threadpool(self._send_blocking, tasks)
+    async def _send(self, jobs: list[Job]) -> None:
+        await run_in_threadpool(self._send_blocking, jobs)
 
-    def _send_blocking(self, tasks: list[_Task]) -> None:
-        for task in tasks:
-            self.client.queue_claimed(task.explanation_id, task.version, task.features, task.client_id)
+    def _send_blocking(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self.client.queue_claimed(job)
 
     async def warm_up(self, budget_s: float) -> None:
         """Open the Redis and broker connections before the first score needs them (on a busy machine the
