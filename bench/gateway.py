@@ -4,8 +4,9 @@ features, scoring, explanation claimed and queued, decision logged) against uvic
 p50/p99 come from one connection (one request at a time: the latency a single front-office call sees);
 rps from CONCURRENCY connections, each sending its next request as soon as the last is answered. Errors
 count every non-2xx answer and socket error of both phases. No explainer worker runs, so explanations
-only queue (their SHAP work would compete for the same cores). `python -m bench gateway`;
-BENCH_GATEWAY_SECONDS sets each phase's length.
+only queue (their SHAP work would compete for the same cores). Redis keeps its append-only file with an
+fsync every second, as deployed by docker-compose.yml (the tests fsync every write).
+`python -m bench gateway`; BENCH_GATEWAY_SECONDS sets each phase's length.
 """
 
 import json
@@ -62,7 +63,9 @@ def run() -> tuple[dict, dict]:
         work = Path(tmp)
         mlflow_process, mlflow_uri = start_mlflow(work, mlflow_db)
         try:
-            with running_platform(REAL_DATA, work / "platform", mlflow_uri, "100000/second", False) as up:
+            with running_platform(
+                REAL_DATA, work / "platform", mlflow_uri, "100000/second", False, "everysec"
+            ) as up:
                 engine = make_engine(up.database_url)
                 key = create_key(engine, "bench", ["score"], None)[1]
                 engine.dispose()

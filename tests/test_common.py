@@ -2,11 +2,15 @@
 
 import json
 import logging
+from pathlib import Path
 
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
 import pytest
 from sqlalchemy import text
 
-from services.common.db import ensure_database, make_engine
+from services.common.db import ReadPool, ensure_database, make_engine
 from services.common.logging import JsonFormatter, log_fields, request_id_var
 from services.common.settings import CommonSettings
 
@@ -50,3 +54,48 @@ def test_ensure_database_is_idempotent(database_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
     engine.dispose()
+
+
+def _backend_pid(conn: psycopg2.extensions.connection) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        return cur.fetchone()[0]
+
+
+def test_read_pool_reuses_connections_and_replaces_a_dead_one(database_url: str) -> None:
+    pool = ReadPool(database_url)
+    try:
+        first = pool.run(_backend_pid)
+        assert pool.run(_backend_pid) == first  # kept open between reads
+        with psycopg2.connect(database_url) as admin, admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(%s)", (first,))  # as a Postgres restart would
+        replaced = pool.run(_backend_pid)  # the dead connection is noticed, the read still answers
+        assert replaced != first
+        assert pool.run(_backend_pid) == replaced
+    finally:
+        pool.close()
+
+
+def test_read_pool_keeps_a_connection_after_a_query_error(database_url: str) -> None:
+    pool = ReadPool(database_url)
+
+    def bad_query(conn: psycopg2.extensions.connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT * FROM no_such_table")
+
+    try:
+        first = pool.run(_backend_pid)
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            pool.run(bad_query)
+        assert pool.run(_backend_pid) == first  # autocommit: no aborted transaction left behind
+    finally:
+        pool.close()
+
+
+def test_json_log_line_survives_values_json_cannot_hold() -> None:
+    record = logging.LogRecord("svc", logging.INFO, __file__, 1, "odd input", (), None)
+    record.fields = log_fields(client_id=2**70, ratio=float("nan"), where=Path("/data"))["fields"]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["client_id"] == str(2**70)  # beyond 64 bits: written as text, not dropped
+    assert line["message"] == "odd input"
+    assert line["where"] == "/data"

@@ -1,13 +1,18 @@
-"""Database helpers: create the database on first use, engines, raw connections for COPY."""
+"""Database helpers: create the database on first use, engines, raw connections for COPY, and a small
+connection pool for read-only hot paths."""
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+
+T = TypeVar("T")
 
 
 def ensure_database(database_url: str) -> None:
@@ -56,6 +61,69 @@ def raw_connection(database_url: str) -> Iterator[psycopg2.extensions.connection
         raise
     finally:
         conn.close()
+
+
+class ReadPool:
+    """Autocommit psycopg2 connections for reads from worker threads.
+
+    SQLAlchemy's pool with pre-ping costs four round trips per checkout (ping, BEGIN, the query, rollback
+    on return); here a read is one. A connection found dead (Postgres restarted) is replaced and the work
+    tried once more on a fresh one, so no ping is needed. Concurrency is bounded by the callers' threads;
+    at most `keep_idle` connections stay open between bursts.
+    """
+
+    def __init__(self, database_url: str, keep_idle: int = 8) -> None:
+        self.dsn, self.keep_idle = _libpq_dsn(database_url), keep_idle
+        self._idle: list[psycopg2.extensions.connection] = []
+        self._lock = threading.Lock()
+
+    def run(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
+        """`work(connection)` on a pooled connection; once more on a new one if the pooled one had died."""
+        conn, reused = self._take()
+        try:
+            return self._run_on(conn, work)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            if not reused:
+                raise
+        return self._run_on(self._connect(), work)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _run_on(self, conn: psycopg2.extensions.connection, work: Callable[..., T]) -> T:
+        try:
+            result = work(conn)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            conn.close()  # connection-level failure: never reused
+            raise
+        except BaseException:
+            self._give(conn)
+            raise
+        self._give(conn)
+        return result
+
+    def _take(self) -> tuple[psycopg2.extensions.connection, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._connect(), False
+
+    def _give(self, conn: psycopg2.extensions.connection) -> None:
+        """Back to the idle list if still usable (autocommit: no transaction to end)."""
+        if not conn.closed:
+            with self._lock:
+                if len(self._idle) < self.keep_idle:
+                    self._idle.append(conn)
+                    return
+        conn.close()
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        conn = psycopg2.connect(self.dsn)
+        conn.autocommit = True
+        return conn
 
 
 def _sqlalchemy_url(database_url: str) -> str:

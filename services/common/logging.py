@@ -1,13 +1,19 @@
-"""Structured JSON logs on stdout, each line carrying the current request id."""
+"""Structured JSON logs on stdout, each line carrying the current request id.
 
-import json
+Every service writes one line per request, so the line is built with orjson (a fifth of the stdlib's cost);
+values orjson does not know (paths, exceptions, ...) are written as their str().
+"""
+
 import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
+import orjson
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+LINE_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,7 +30,10 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        try:
+            return orjson.dumps(entry, default=str, option=LINE_OPTIONS).decode()
+        except orjson.JSONEncodeError:  # e.g. an int beyond 64 bits: the line is still written, as text
+            return orjson.dumps({key: str(value) for key, value in entry.items()}).decode()
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -4,8 +4,8 @@ Run: `uvicorn services.features.app:app`. Database work and Polars run in worker
 the event loop.
 """
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import numpy as np
 import psycopg2
@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from services.common.db import make_engine
+from services.common.db import ReadPool
 from services.common.http import ApiError, install
 from services.common.logging import configure_logging
 from services.features import online
@@ -35,40 +35,22 @@ from services.features.store import FeatureSetNotBuilt
 router = APIRouter()
 
 
-class Database:
-    """Pooled connections (SQLAlchemy's pool: lazy, kept open, pinged on checkout) for worker threads."""
-
-    def __init__(self, settings: FeaturesSettings) -> None:
-        self.engine = make_engine(settings.database_url)
-
-    @contextmanager
-    def connection(self) -> Iterator[psycopg2.extensions.connection]:
-        pooled = self.engine.raw_connection()
-        try:
-            yield pooled.driver_connection
-        finally:
-            pooled.close()  # back to the pool, rolled back
-
-
-def _client_vector(db: Database, client_id: int) -> online.ClientVector | None:
-    with db.connection() as conn:
-        return online.features_for_client(conn, client_id)
+def _client_vector(pool: ReadPool, client_id: int) -> online.ClientVector | None:
+    return pool.run(lambda conn: online.features_for_client(conn, client_id))
 
 
 def _payload_vector(
-    db: Database, application: dict[str, object], history: dict[str, list[dict[str, object]]] | None
+    pool: ReadPool, application: dict[str, object], history: dict[str, list[dict[str, object]]] | None
 ) -> tuple[np.ndarray, dict[str, int]]:
-    with db.connection() as conn:
-        return online.compute_from_payload(conn, application, history)
+    return pool.run(lambda conn: online.compute_from_payload(conn, application, history))
 
 
-def _distribution(db: Database, cache: DistributionCache, name: str) -> FeatureDistribution:
-    with db.connection() as conn:
-        return cache.get(conn, name)
+def _distribution(pool: ReadPool, cache: DistributionCache, name: str) -> FeatureDistribution:
+    return pool.run(lambda conn: cache.get(conn, name))
 
 
-def _ready(db: Database) -> None:
-    with db.connection() as conn, conn.cursor() as cur:
+def _ready(conn: psycopg2.extensions.connection) -> None:
+    with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM feature_sets LIMIT 1")
 
 
@@ -127,7 +109,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> dict[str, str]:
     try:
-        await run_in_threadpool(_ready, request.app.state.db)
+        await run_in_threadpool(request.app.state.db.run, _ready)
     except psycopg2.Error as exc:
         raise ApiError(503, "not_ready", "database or feature tables unavailable", str(exc).strip()) from exc
     return {"status": "ready"}
@@ -144,10 +126,10 @@ def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        app.state.db = Database(settings)
+        app.state.db = ReadPool(settings.database_url)
         app.state.distributions = DistributionCache()
         yield
-        app.state.db.engine.dispose()
+        app.state.db.close()
 
     app = FastAPI(title="Features service", lifespan=lifespan)
     install(app, settings.max_body_bytes, observe=HTTP.observe)

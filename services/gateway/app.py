@@ -59,11 +59,12 @@ def scoped(scope: str) -> params.Depends:
 async def create_score(body: ScoreRequest, request: Request) -> ScoreResponse:
     """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
     started = time.perf_counter()
+    return await scores.score(state(request).backends, body, started, explanation_url)
 
-    def status_url(explanation_id: str) -> str:
-        return str(request.app.url_path_for("get_explanation", explanation_id=explanation_id))
 
-    return await scores.score(state(request).backends, body, started, status_url)
+def explanation_url(explanation_id: str) -> str:
+    """The poll URL of an explanation (get_explanation's path; a format, not a route lookup per score)."""
+    return f"{v1.prefix}/explanations/{explanation_id}"
 
 
 @v1.get(

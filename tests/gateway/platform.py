@@ -102,13 +102,19 @@ def _database_with_features(real_data_dir: Path, work: Path) -> tuple[str, list[
 
 @contextmanager
 def running_platform(
-    real_data_dir: Path, work: Path, tracking_uri: str, rate_limit: str, with_worker: bool = True
+    real_data_dir: Path,
+    work: Path,
+    tracking_uri: str,
+    rate_limit: str,
+    with_worker: bool = True,
+    redis_appendfsync: str = "always",
 ) -> Iterator[Platform]:
-    """Everything up and ready (parts start side by side); all stopped and the database dropped after."""
+    """Everything up and ready (parts start side by side); all stopped and the database dropped after.
+    Redis fsyncs every write by default (tests lose nothing); the benchmark uses Compose's "everysec"."""
     (work / "rows").mkdir(parents=True)
     url, ids = _database_with_features(real_data_dir, work / "rows")
     version = champion_on_catalog_names(tracking_uri)
-    redis = RedisServer(work)
+    redis = RedisServer(work, redis_appendfsync)
     env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "MLFLOW_TRACKING_URI": tracking_uri}
     features = Service("features", "services.features.app:app", env, work)
     scoring = Service("scoring", "services.scoring.app:app", {**env, "FEATURES_URL": features.url}, work)
