@@ -48,16 +48,17 @@ class Downstream:
         connector = aiohttp.TCPConnector(
             limit=settings.downstream_pool_size, keepalive_timeout=settings.downstream_keepalive_s
         )
-        timeout = aiohttp.ClientTimeout(
+        self.timeout = aiohttp.ClientTimeout(
             total=settings.downstream_timeout_s, connect=settings.downstream_connect_timeout_s
         )
-        self.session = aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=timeout)
+        self.session = aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=self.timeout)
 
-    async def get(self, path: str) -> Reply:
+    async def get(self, path: str, timeout_s: float | None = None) -> Reply:
+        """GET with retries; `timeout_s` replaces the whole-call budget for slow reads (a first scan)."""
         attempts = self.settings.idempotent_attempts
         for attempt in range(attempts):
             try:
-                return await self._call("GET", path, None)
+                return await self._call("GET", path, None, timeout_s)
             except ApiError:
                 if attempt == attempts - 1:
                     raise
@@ -70,11 +71,13 @@ class Downstream:
     async def close(self) -> None:
         await self.session.close()
 
-    async def _call(self, method: str, path: str, content: bytes | None) -> Reply:
+    async def _call(
+        self, method: str, path: str, content: bytes | None, timeout_s: float | None = None
+    ) -> Reply:
         started = time.perf_counter()
         outcome = "error"
         try:
-            raw = await self._send(method, path, content)
+            raw = await self._send(method, path, content, timeout_s)
             outcome = str(raw.status)
         except (aiohttp.ClientError, TimeoutError) as error:
             raise self._unavailable(type(error).__name__) from error
@@ -87,14 +90,20 @@ class Downstream:
         except orjson.JSONDecodeError as error:
             raise self._unavailable("answer is not JSON") from error
 
-    async def _send(self, method: str, path: str, content: bytes | None) -> _Raw:
+    async def _send(self, method: str, path: str, content: bytes | None, timeout_s: float | None) -> _Raw:
         """One exchange; tried a second time only if the connection could not be opened."""
         headers = {"X-Request-ID": request_id_var.get()}
         if content is not None:
             headers["Content-Type"] = "application/json"
+        timeout = (
+            self.timeout
+            if timeout_s is None
+            else aiohttp.ClientTimeout(total=timeout_s, connect=self.settings.downstream_connect_timeout_s)
+        )
         for attempt in (1, 2):
             try:
-                async with self.session.request(method, path, data=content, headers=headers) as response:
+                request = self.session.request(method, path, data=content, headers=headers, timeout=timeout)
+                async with request as response:
                     return _Raw(response.status, response.headers.get("Retry-After"), await response.read())
             except aiohttp.ClientConnectorError:
                 if attempt == 2:

@@ -2,6 +2,7 @@
 
 The histogram is the features service's (computed from the feature store, cached per feature set); the
 gateway adds authentication, the error shape and the public OpenAPI entry. Included by app.py under /v1.
+The first look at a feature scans the whole population (1-2 s on 307,511 clients), hence its own budget.
 """
 
 from typing import Annotated
@@ -29,7 +30,10 @@ async def get_feature_distribution(
 ) -> FeatureDistribution:
     """One feature's histogram over the labelled clients, split by outcome (repaid / defaulted), with its
     description: where a client's value stands among clients who repaid and clients who defaulted."""
-    reply = await state(request).backends.features.get(f"/features/{name}/distribution")
+    app_state = state(request)
+    reply = await app_state.backends.features.get(
+        f"/features/{name}/distribution", app_state.settings.distribution_timeout_s
+    )
     if reply.status == 404:
         error = reply.body["error"]
         raise ApiError(404, "feature_not_found", error["message"], error["details"])

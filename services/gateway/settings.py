@@ -12,6 +12,9 @@ class GatewaySettings(CommonSettings):
     scoring_url: str = "http://127.0.0.1:8002"
     downstream_timeout_s: float = Field(2.0, gt=0, description="whole-call budget for one downstream request")
     downstream_connect_timeout_s: float = Field(0.5, gt=0)
+    distribution_timeout_s: float = Field(
+        15.0, gt=0, description="budget of a feature distribution: its first scan reads every labelled client"
+    )
     downstream_pool_size: int = Field(64, ge=1, description="keep-alive connections per downstream")
     downstream_keepalive_s: float = Field(
         4.0, gt=0, description="idle connections closed after this; below uvicorn's 5 s keep-alive timeout"

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from gateway.platform import Platform
 from services.common.db import raw_connection
 from services.features.catalog import FEATURE_SET_HASH
+from services.gateway.app import create_app
 
 
 def _labelled(database_url: str) -> tuple[int, int]:
@@ -48,6 +49,19 @@ def test_unknown_feature_is_a_404_and_a_malformed_name_a_422(
     malformed = gateway.get("/v1/features/Bad-Name/distribution", headers=headers)
     assert malformed.status_code == 422
     assert malformed.json()["error"]["details"][0]["field"] == "path.name"
+
+
+def test_distribution_has_its_own_time_budget(stack: Platform, make_key: Callable[..., str]) -> None:
+    """A first scan of a large population outlasts the budget of ordinary calls: the route has its own."""
+    headers = {"X-API-Key": make_key(scopes=["explain"])}
+    path = "/v1/features/app_amt_annuity/distribution"
+    answers = {}
+    for budget in (0.0001, 10.0):  # far too short for any HTTP exchange; then ample
+        settings = stack.settings(downstream_timeout_s=0.0001, distribution_timeout_s=budget)
+        with TestClient(create_app(settings)) as gateway:
+            answers[budget] = gateway.get(path, headers=headers)
+    assert answers[0.0001].status_code == 503  # the route does use its budget...
+    assert answers[10.0].status_code == 200  # ...and not the ordinary one
 
 
 def test_distribution_needs_the_explain_scope(gateway: TestClient, make_key: Callable[..., str]) -> None:
