@@ -4,7 +4,6 @@ starts throwaway ones from the binaries on PATH, or says what to install."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -13,16 +12,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
+from explainer.stack import free_port
 
 from deploy.stack import REPO
 
 SCRIPT = REPO / "scripts" / "ensure-services.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop(pid_file: Path) -> None:

@@ -37,7 +37,26 @@ def wait_for(condition: object, what: str, seconds: float = STARTUP_SECONDS) -> 
     raise TimeoutError(f"{what} not reached within {seconds}s")
 
 
-class RedisServer:
+class ChildProcess:
+    """A started child process the tests may kill (a crash) or stop (a clean shutdown)."""
+
+    process: subprocess.Popen | None = None
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, no chance to acknowledge, requeue or clean up."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+            self.process = None
+
+
+class RedisServer(ChildProcess):
     """redis-server on a free port with an append-only file, so a restart keeps queue and records.
 
     `appendfsync` "always" (tests) loses nothing on a crash; "everysec" (benchmark) is Redis' usual trade.
@@ -58,12 +77,6 @@ class RedisServer:
         client = redis.Redis(port=self.port)
         wait_for(lambda: _pings(client), "redis-server ping")
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-            self.process = None
-
 
 def _pings(client: redis.Redis) -> bool:
     try:
@@ -72,7 +85,7 @@ def _pings(client: redis.Redis) -> bool:
         return False
 
 
-class Worker:
+class Worker(ChildProcess):
     """`celery -A services.explainer.celery_app worker` as a child process, one solo-pool process."""
 
     def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
@@ -112,19 +125,6 @@ class Worker:
     def resume(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to acknowledge, requeue or clean up: the crash acks_late is there for."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-            self.process = None
 
 
 def register_version(model: ScoringModel, reference: pl.DataFrame, tracking_uri: str) -> str:

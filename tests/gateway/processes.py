@@ -2,18 +2,17 @@
 tests can take one down and bring it back."""
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-from explainer.stack import free_port, wait_for
+from explainer.stack import ChildProcess, free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Service:
+class Service(ChildProcess):
     """`uvicorn MODULE:app` on its own port; ready once /readyz answers 200."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], log_dir: Path) -> None:
@@ -52,16 +51,3 @@ class Service:
             return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: no graceful shutdown."""
-        if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-            self.process = None

@@ -1,7 +1,6 @@
 """A real Prometheus (Debian's package) scrapes the monitoring service and sees the drift figures."""
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -15,6 +14,7 @@ import polars as pl
 import psycopg2
 import pytest
 import uvicorn
+from explainer.stack import free_port
 
 from services.monitoring import drift_store
 from services.monitoring.app import create_app
@@ -23,12 +23,6 @@ from services.monitoring.drift_store import RunRecord
 from services.monitoring.settings import MonitoringSettings
 
 STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(check: Callable[[], object], what: str) -> object:

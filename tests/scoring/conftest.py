@@ -3,13 +3,13 @@ artifact root, free loopback port."""
 
 import contextlib
 import importlib.util
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
 import pytest
+from explainer.stack import free_port
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
@@ -23,12 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("mlflow_server", REPO / "infra" / "mlflow" / "server.py")
 mlflow_server_module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mlflow_server_module)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

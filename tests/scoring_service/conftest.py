@@ -10,8 +10,9 @@ from contextlib import contextmanager
 import httpx
 import pytest
 import redis
+from explainer.stack import free_port
 from fastapi.testclient import TestClient
-from scoring.conftest import free_port, mlflow_server, tracking_uri
+from scoring.conftest import mlflow_server, tracking_uri
 
 from scoring_service.support import Serve, wait_for
 from services.common.settings import CommonSettings

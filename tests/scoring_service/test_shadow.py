@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import redis
+from explainer.stack import free_port
 from fastapi.testclient import TestClient
-from scoring.conftest import free_port
 
 from scoring_service.registered import planted_rows, register, small_model
 from scoring_service.support import Serve, json_logs, wait_for
