@@ -29,7 +29,7 @@ class TrackingUnreachable(ConnectionError):
 @dataclass(frozen=True)
 class LoadedVersion:
     model: ScoringModel
-    medians: dict[str, float]  # per feature over the reference sample; words "high"/"low" in reasons
+    medians: dict[str, float]  # per feature over the reference sample: "usual" in the reasons
 
 
 class VersionCache:

@@ -1,7 +1,8 @@
 """Plain-language reason codes from SHAP contributions, worded with the feature catalog's descriptions.
 
-"high"/"low" compares the value with the median of the model version's reference sample, so the wording
-says how this client differs from the population the model was checked on.
+"higher/lower than usual" compares the value with the median of the model version's reference sample, so
+the wording says how this client differs from the population the model was checked on. Day counts (the
+Kaggle tables count days back from the application, as negative numbers) are also given in years.
 """
 
 import re
@@ -12,6 +13,7 @@ from services.features.vocabularies import VOCABULARIES
 
 # Categorical features are `app_{column}_code`: the position of the value in VOCABULARIES[column].
 _CATEGORY_CODE = re.compile(r"^app_(?P<column>.+)_code$")
+DAYS_PER_YEAR = 365.25
 
 
 def reasons_for(contributions: list[Contribution], decision: str, medians: dict[str, float]) -> list[Reason]:
@@ -38,8 +40,9 @@ def describe(contribution: Contribution, medians: dict[str, float]) -> str:
         return _category(name, label, value)
     median = medians.get(name)
     if median is None or value == median:
-        return f"{label} is {_number(value)}"
-    return f"{label} is {'high' if value > median else 'low'} ({_number(value)})"
+        return f"{label} is {_amount(name, value)}"
+    side = "higher" if value > median else "lower"
+    return f"{label} is {_amount(name, value)}, {side} than usual ({_amount(name, median)})"
 
 
 def _category(name: str, label: str, code: float) -> str:
@@ -48,6 +51,13 @@ def _category(name: str, label: str, code: float) -> str:
     if 0 <= code < len(vocabulary):
         return f"{match['column'].upper()} is {vocabulary[int(code)]}"
     return f"{label} is code {int(code)}"
+
+
+def _amount(name: str, value: float) -> str:
+    """A day count of a year or more also reads in years: -9,500 days = 26.0 years."""
+    if "days" in name and abs(value) >= DAYS_PER_YEAR:
+        return f"{_number(value)} days = {abs(value) / DAYS_PER_YEAR:.1f} years"
+    return _number(value)
 
 
 def _number(value: float) -> str:

@@ -42,7 +42,8 @@ class Reason(BaseModel):
     feature: str
     direction: Direction
     text: str = Field(
-        description='plain language, e.g. "Normalised score from ... 3 is low (0.12): raises risk"'
+        description="plain language, e.g. "
+        '"Normalised score from ... 3 is 0.12, lower than usual (0.5): raises risk"'
     )
 
 

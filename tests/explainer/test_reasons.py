@@ -1,4 +1,4 @@
-"""Reason-code wording (catalog descriptions, high/low against the reference median) and their order."""
+"""Reason-code wording (catalog descriptions, compared with the reference median) and their order."""
 
 import numpy as np
 import pytest
@@ -32,8 +32,9 @@ def test_wording_uses_catalog_descriptions_and_compares_with_the_median() -> Non
         contribution("model_only_feature", 7.0, 0.01),
     ], "approved")  # fmt: skip
     assert found == [
-        "Normalised score from external data source 3 is low (0.12): raises risk",
-        "Client's age in days, negative, relative to the application is high (-9,500): raises risk",
+        "Normalised score from external data source 3 is 0.12, lower than usual (0.5): raises risk",
+        "Client's age in days, negative, relative to the application is -9,500 days = 26.0 years,"
+        " higher than usual (-16,000 days = 43.8 years): raises risk",
         "Client gave an e-mail address (no): raises risk",
         "NAME_INCOME_TYPE is Pensioner: lowers risk",
         "Normalised score from external data source 2 is missing: raises risk",
