@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # First-run bootstrap, shared by `make demo` and the Compose `bootstrap` service: synthetic data -> Postgres
 # -> features -> training logged to MLflow -> champion. It does nothing when the registry already has a
-# champion, so restarting a stack keeps its data and its model.
+# champion whose files load, so restarting a stack keeps its data and its model; a champion whose artifacts
+# are gone (`make clean` removes .run/, the registry in Postgres stays) is replaced by a new training.
 # Usage: scripts/bootstrap.sh DATA_DIR CLIENTS TRIALS   (DATABASE_URL and MLFLOW_TRACKING_URI from the env)
 set -euo pipefail
 if [ $# -ne 3 ]; then
@@ -11,9 +12,14 @@ fi
 data=$1 clients=$2 trials=$3
 
 champion=$(python -c "from services.scoring.model_store import resolve_alias; print(resolve_alias('champion') or '')")
+promote=(credit model promote)
 if [ -n "$champion" ]; then
-  echo "bootstrap: version $champion is the champion already; nothing to do"
-  exit 0
+  if python -c "from services.scoring.model_store import load_version; load_version('$champion')" 2>/dev/null; then
+    echo "bootstrap: version $champion is the champion already; nothing to do"
+    exit 0
+  fi
+  echo "bootstrap: champion version $champion cannot be loaded (its artifacts are gone); training a new one"
+  promote+=(--force)  # the old champion's metrics cannot be compared with a model nobody can load
 fi
 
 if [ ! -f "$data/oracle.csv" ]; then
@@ -27,4 +33,4 @@ credit features build
 echo "bootstrap: training a first model ($trials search trials)"
 trained=$(credit train --trials "$trials" | tee /dev/stderr)
 version=$(sed -n 's/.*registered credit-scoring version \([0-9]*\).*/\1/p' <<<"$trained")
-credit model promote "$version"
+"${promote[@]}" "$version"

@@ -1,6 +1,7 @@
 """`DEMO_ONCE=1 make demo` end to end: throwaway databases, run folder and free ports."""
 
 import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -44,14 +45,24 @@ def test_demo_runs_end_to_end(database_url: str, mlflow_database_url: str, tmp_p
         "DEMO_TRIALS": "0",
         **{name: str(port) for name, port in zip(PORTS, free_ports(len(PORTS)), strict=True)},
     }
-    result = subprocess.run(
-        ["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    result = run_demo(env)
     assert "default rate" in result.stdout
     assert "champion: credit-scoring v1" in result.stdout
     assert result.stdout.count("PD ") == 4  # three known clients and one new applicant
     assert "\n  - " in result.stdout  # reason codes arrived from the explainer
     assert "outcome recorded" in result.stdout
     assert "demo finished" in result.stdout
+
+    shutil.rmtree(tmp_path / "mlartifacts")  # as `make clean` does; the registry in Postgres stays
+    again = run_demo(env)
+    assert "champion version 1 cannot be loaded" in again.stdout
+    assert "champion: credit-scoring v2" in again.stdout
+    assert "demo finished" in again.stdout
+
+
+def run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["bash", "scripts/demo.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    return result
