@@ -23,13 +23,13 @@ from services.gateway.lifespan import create_lifespan, state
 from services.gateway.plumbing import BAD_GATEWAY, ERROR_RESPONSES, install
 from services.gateway.schemas import (
     ErrorResponse,
-    ModelInfo,
     OutcomesAccepted,
     OutcomesRequest,
     ScoreRequest,
     ScoreResponse,
 )
 from services.gateway.settings import GatewaySettings
+from services.scoring.schemas import ModelDescription
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
 EXPLANATION_ID = r"^[1-9][0-9]*-[0-9a-f]{24}$"
@@ -88,10 +88,12 @@ async def get_explanation(
     return found
 
 
-@v1.get("/model", response_model=ModelInfo, dependencies=[scoped("model")], responses={502: BAD_GATEWAY})
-async def get_model(request: Request) -> ModelInfo:
+@v1.get(
+    "/model", response_model=ModelDescription, dependencies=[scoped("model")], responses={502: BAD_GATEWAY}
+)
+async def get_model(request: Request) -> ModelDescription:
     """The champion model now serving: version, decision threshold, validation/test metrics."""
-    return ModelInfo.model_validate(await scores.current_model(state(request).backends.scoring))
+    return ModelDescription.model_validate(await scores.current_model(state(request).backends.scoring))
 
 
 @v1.get(

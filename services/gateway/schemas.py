@@ -100,18 +100,6 @@ class ScoreResponse(BaseModel):
     explanation: ExplanationRef
 
 
-class ModelInfo(BaseModel):
-    """The champion model now serving (follows the registry alias)."""
-
-    name: str
-    version: str
-    alias: str
-    threshold: float
-    feature_set_hash: str
-    feature_names: list[str]
-    metrics: dict[str, Any]
-
-
 class Outcome(BaseModel):
     model_config = _STRICT
     client_id: int = Field(ge=0, le=BIGINT_MAX)

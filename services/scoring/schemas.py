@@ -46,6 +46,8 @@ class PredictResponse(BaseModel):
 
 
 class ModelDescription(BaseModel):
+    """The champion model now serving (follows the registry alias); the gateway's GET /v1/model too."""
+
     name: str
     version: str
     alias: str

@@ -67,6 +67,10 @@ def default_params(rows: int) -> dict[str, Any]:
     Shallow trees (7 leaves) on a random 30 % of the features per tree, learning slowly: measured by
     repeated CV on the 5,000 real rows and on 20,000 synthetic clients, these beat deeper, faster trees
     (the signal is mostly additive; the application table alone has ~120 informative columns).
+    Up to LARGE_DATA_ROWS the trees are also more regularised: half the rows per tree (bagging 0.5
+    instead of BASE_PARAMS' 0.8) and L2 50 instead of 10. On the 5,000 real rows this won +0.003 repeated-CV
+    AUC, on 14 of 15 fold splits (docs/model.md); the models get ~2.5 times the rounds. Large data keep
+    the settings measured on 100,000 synthetic clients.
     """
     large = rows > LARGE_DATA_ROWS
     return {
@@ -74,7 +78,8 @@ def default_params(rows: int) -> dict[str, Any]:
         "num_leaves": 15 if large else 7,
         "min_child_samples": min_leaf_size(rows),
         "feature_fraction": 0.3,
-        "lambda_l2": 10.0,
+        "lambda_l2": 10.0 if large else 50.0,
+        "bagging_fraction": BASE_PARAMS["bagging_fraction"] if large else 0.5,
     }
 
 
