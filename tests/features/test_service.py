@@ -171,6 +171,15 @@ def test_not_ready_without_database() -> None:
     assert response.json()["error"]["code"] == "not_ready"
 
 
+def test_database_outage_is_a_503_with_retry_after() -> None:
+    settings = FeaturesSettings(database_url="postgresql://postgres@127.0.0.1:5432/credit_test_absent_db")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/features/100002")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert response.headers["Retry-After"] == "5"
+
+
 def _unseen_count(client: TestClient, field: str) -> float:
     prefix = f'features_unseen_categories_total{{field="{field}"}} '
     lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
