@@ -1,6 +1,7 @@
 """HTTP plumbing any FastAPI service can install: request ids, a body size limit, one error shape.
 
 Every error leaves as {"error": {"code", "message", "details", "request_id"}} so callers parse one shape;
+a database that cannot be reached is a 503 with Retry-After (an outage to wait out), never a 500;
 the request id (accepted from X-Request-ID or created) is echoed in the response header and in every log
 line written while the request runs. A pure ASGI middleware, not BaseHTTPMiddleware: it sits on every hot
 path and adds no extra task per request.
@@ -12,6 +13,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import psycopg2
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,6 +28,14 @@ logger = logging.getLogger("services.common.http")
 # Called once per request with (route template, status code, seconds): each service feeds its metrics.
 RequestObserver = Callable[[str, int, float], None]
 
+DATABASE_RETRY_AFTER_S = 5
+# Connection-level failures only: a query bug (ProgrammingError, ...) stays a 500 that someone must fix.
+DATABASE_OUTAGES = (
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
 MAX_PROBLEMS_IN_MESSAGE = 10  # the details list carries every problem; the message stays one readable line
 _CODES = {
     400: "bad_request",
@@ -168,9 +179,21 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(exc.status_code, _CODES.get(exc.status_code, "http_error"), str(exc.detail))
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable", extra=log_fields(error=str(exc).strip()))
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database cannot be reached; retry later",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def install(app: FastAPI, max_body_bytes: int, observe: RequestObserver | None = None) -> None:
     """Wire the middleware and the error handlers into `app`."""
     app.add_middleware(RequestContext, max_body_bytes=max_body_bytes, observe=observe)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for outage in DATABASE_OUTAGES:
+        app.add_exception_handler(outage, _database_unavailable)

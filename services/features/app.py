@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from services.common.db import ReadPool
-from services.common.http import ApiError, error_response, install
+from services.common.http import ApiError, install
 from services.common.logging import configure_logging
 from services.features import online
 from services.features.distribution import DistributionCache, UnknownFeature
@@ -33,7 +33,6 @@ from services.features.settings import FeaturesSettings
 from services.features.store import FeatureSetNotBuilt
 
 router = APIRouter()
-RETRY_AFTER_S = 5
 
 
 def _client_vector(pool: ReadPool, client_id: int) -> online.ClientVector | None:
@@ -121,17 +120,6 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """Postgres down or unreachable: a 503 the gateway passes on as "retry later", not a 500."""
-    return error_response(
-        503,
-        "database_unavailable",
-        "the feature store cannot be reached; retry later",
-        str(exc).strip(),
-        {"Retry-After": str(RETRY_AFTER_S)},
-    )
-
-
 def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
     settings = settings or FeaturesSettings()
 
@@ -145,8 +133,6 @@ def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Features service", lifespan=lifespan)
     install(app, settings.max_body_bytes, observe=HTTP.observe)
-    for connection_error in (psycopg2.OperationalError, psycopg2.InterfaceError):
-        app.add_exception_handler(connection_error, _database_unavailable)
     app.include_router(router)
     return app
 

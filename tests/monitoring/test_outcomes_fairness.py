@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from monitoring.factories import decision, write_decisions
+from services.common.db import drop_database
 from services.monitoring.app import create_app
 from services.monitoring.settings import MonitoringSettings
 
@@ -84,3 +85,12 @@ def test_unknown_run_and_report_are_404(client: TestClient) -> None:
     assert client.get("/drift/runs/999").json()["error"]["code"] == "not_found"
     assert client.get("/drift/reports/999").status_code == 404
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_database_outage_is_a_503(settings: MonitoringSettings, client: TestClient) -> None:
+    assert client.get("/performance").status_code == 200
+    drop_database(settings.database_url)  # as Postgres going away under a running service
+    response = client.get("/performance")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert response.headers["Retry-After"] == "5"

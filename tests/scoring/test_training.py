@@ -11,6 +11,7 @@ from scoring.planted import planted_training_set
 from services.scoring.dataset import TrainingDataError, check_training_set
 from services.scoring.pipeline import train
 from services.scoring.training import (
+    BASE_PARAMS,
     LARGE_DATA_ROWS,
     TrainingConfig,
     cross_validate,
@@ -56,6 +57,10 @@ def test_defaults_regularise_small_data_and_fit_the_search_space() -> None:
     assert small["min_child_samples"] < medium["min_child_samples"] <= large["min_child_samples"]
     assert small["learning_rate"] == medium["learning_rate"] < large["learning_rate"]
     assert small["num_leaves"] == medium["num_leaves"] < large["num_leaves"]
+    # small data: half the rows per tree and a heavier L2 (measured on the real sample); large data unchanged
+    assert small["bagging_fraction"] == medium["bagging_fraction"] < large["bagging_fraction"]
+    assert large["bagging_fraction"] == BASE_PARAMS["bagging_fraction"]
+    assert small["lambda_l2"] == medium["lambda_l2"] > large["lambda_l2"]
     for rows in (200, 4_000, 80_000):
         space = search_space(rows)
         for name, distribution in space.items():
