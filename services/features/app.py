@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from services.common.db import ReadPool
-from services.common.http import ApiError, install
+from services.common.http import ApiError, freeze_startup_heap, install
 from services.common.logging import configure_logging
 from services.features import online
 from services.features.distribution import DistributionCache, UnknownFeature
@@ -128,6 +128,7 @@ def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
         configure_logging(settings.log_level)
         app.state.db = ReadPool(settings.database_url)
         app.state.distributions = DistributionCache()
+        freeze_startup_heap()
         yield
         app.state.db.close()
 

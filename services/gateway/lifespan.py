@@ -1,7 +1,6 @@
 """What the gateway opens at start-up and closes at shutdown: pools, clients and the background senders."""
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from fastapi import FastAPI, Request
 from redis.asyncio import ConnectionPool, Redis
 
 from services.common.db import make_engine
+from services.common.http import freeze_startup_heap
 from services.common.logging import configure_logging
 from services.explainer.client import ExplainerClient
 from services.explainer.settings import ExplainerSettings
@@ -67,10 +67,7 @@ def create_lifespan(settings: GatewaySettings) -> Callable[[FastAPI], AbstractAs
         backends.decisions.start()
         backends.explanations.start()
         await backends.explanations.warm_up(WARM_UP_BUDGET_S)
-        # ~140k objects from start-up (imports, pools) would be rescanned by every full collection: a pause of
-        # tens of ms every thousand-odd scores. Frozen, the collector skips them.
-        gc.collect()  # start-up garbage goes now rather than into the frozen set
-        gc.freeze()
+        freeze_startup_heap()
         try:
             yield
         finally:

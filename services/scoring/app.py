@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from services.common.http import ApiError, install
+from services.common.http import ApiError, freeze_startup_heap, install
 from services.common.logging import configure_logging, request_id_var
 from services.scoring.registry import MODEL_NAME
 from services.scoring.reloader import AliasWatcher
@@ -138,6 +138,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             asyncio.create_task(AliasWatcher(settings, app.state.holder).run()),
             asyncio.create_task(app.state.shadow.run()),
         ]
+        freeze_startup_heap()
         yield
         for task in tasks:
             task.cancel()
