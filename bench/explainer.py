@@ -26,6 +26,7 @@ import polars as pl
 from sqlalchemy.engine import make_url
 from threadpoolctl import threadpool_limits
 
+from bench._measure import cpu_seconds
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
 from services.explainer.client import ExplainerClient
@@ -137,7 +138,7 @@ def throughput(
     for worker in workers:
         worker.pause()
     waiting = [client.submit(version, features).explanation_id for features in batch]
-    cpu_before = sum(map(cpu_seconds, workers))
+    cpu_before = sum(_worker_cpu(w) for w in workers)
     for worker in workers:
         worker.resume()
     start = time.perf_counter()
@@ -145,14 +146,12 @@ def throughput(
         time.sleep(0.05)  # a 2,000-task burst drains in seconds: 50 ms is precise enough
         _drop_finished(client, waiting)
     seconds = time.perf_counter() - start
-    return Throughput(len(batch) / seconds, (sum(map(cpu_seconds, workers)) - cpu_before) / len(batch))
+    return Throughput(len(batch) / seconds, (sum(_worker_cpu(w) for w in workers) - cpu_before) / len(batch))
 
 
-def cpu_seconds(worker: Worker) -> float:
-    """User + system CPU time of a worker process so far (Linux /proc)."""
+def _worker_cpu(worker: Worker) -> float:
     assert worker.process is not None
-    fields = Path(f"/proc/{worker.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(worker.process.pid)
 
 
 def _drop_finished(client: ExplainerClient, waiting: list[str]) -> None:

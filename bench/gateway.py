@@ -3,9 +3,11 @@ features, scoring, explanation claimed and queued, decision logged) against uvic
 
 p50/p99 come from one connection (one request at a time: the latency a single front-office call sees);
 rps from CONCURRENCY connections, each sending its next request as soon as the last is answered. Errors
-count every non-2xx answer and socket error of both phases. No explainer worker runs, so explanations
-only queue (their SHAP work would compete for the same cores). Redis keeps its append-only file with an
-fsync every second, as deployed by docker-compose.yml (the tests fsync every write).
+count every non-2xx answer and socket error of both phases. CPU per request of each service (concurrent
+phase, from /proc) is printed too: on a shared machine it moves much less than req/s. No explainer worker
+runs, so explanations only queue (their SHAP work would compete for the same cores). Redis keeps its
+append-only file with an fsync every second, as deployed by docker-compose.yml (the tests fsync every
+write).
 `python -m bench gateway`; BENCH_GATEWAY_SECONDS sets each phase's length.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bench._measure import cpu_seconds
 from bench._wrk import WrkRequest, load
 from bench.explainer import start_mlflow
 from services.common.db import drop_database, make_engine
@@ -42,7 +45,13 @@ def _measure(platform: Platform, key: str) -> dict[str, object]:
     url = platform.gateway.url
     load(url, requests, headers, WARMUP_SECONDS, CONCURRENCY)
     sequential = load(url, requests, headers, SECONDS, 1)
+    services = {s.name: s.process.pid for s in (platform.gateway, platform.features, platform.scoring)}
+    before = {name: cpu_seconds(pid) for name, pid in services.items()}
     concurrent = load(url, requests, headers, SECONDS, CONCURRENCY)
+    cpu_ms = {
+        name: round(1000 * (cpu_seconds(pid) - before[name]) / concurrent["requests"], 3)
+        for name, pid in services.items()
+    }
     return {
         "p50_ms": sequential["p50_ms"],
         "p99_ms": sequential["p99_ms"],
@@ -50,6 +59,7 @@ def _measure(platform: Platform, key: str) -> dict[str, object]:
         "errors": sequential["errors"] + concurrent["errors"],
         "sequential": sequential,
         "concurrent": concurrent,
+        "cpu_ms_per_request": cpu_ms,
         "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
