@@ -7,6 +7,7 @@ accepts exactly the Kaggle column names and types (extra fields are rejected, na
 from typing import Annotated, Any
 
 import numpy as np
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.features.catalog import DTYPE, FEATURE_SET_HASH, FEATURES, NAMES
@@ -67,12 +68,16 @@ class FeatureSchema(BaseModel):
 
 
 def vector_json(client_id: int | None, origin: str, values: np.ndarray) -> bytes:
-    """A FeatureVector body, serialised without re-validation (hot path); NaN becomes null."""
-    features = dict(zip(NAMES, [None if v != v else v for v in values.tolist()], strict=True))
-    vector = FeatureVector.model_construct(
-        client_id=client_id, feature_set_hash=FEATURE_SET_HASH, origin=origin, features=features
-    )
-    return vector.model_dump_json().encode()
+    """A FeatureVector body for the hot path: orjson writes the dict directly (half pydantic's cost, no
+    re-validation) and writes NaN, a missing value, as null."""
+    features = dict(zip(NAMES, values.tolist(), strict=True))
+    vector = {
+        "client_id": client_id,
+        "feature_set_hash": FEATURE_SET_HASH,
+        "origin": origin,
+        "features": features,
+    }
+    return orjson.dumps(vector)
 
 
 def feature_schema() -> FeatureSchema:
