@@ -69,7 +69,7 @@ def default_params(rows: int) -> dict[str, Any]:
     (the signal is mostly additive; the application table alone has ~120 informative columns).
     Up to LARGE_DATA_ROWS the trees are also more regularised: half the rows per tree (bagging 0.5
     instead of BASE_PARAMS' 0.8) and L2 50 instead of 10. On the 5,000 real rows this won +0.003 repeated-CV
-    AUC, on 14 of 15 fold splits (docs/model.md); the models get ~2.5 times the rounds. Large data keep
+    AUC, on 14 of 15 fold splits (docs/model.md); the models get 2 to 3 times the rounds. Large data keep
     the settings measured on 100,000 synthetic clients.
     """
     large = rows > LARGE_DATA_ROWS
