@@ -2,6 +2,8 @@
 
 import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg2
@@ -99,3 +101,26 @@ def test_json_log_line_survives_values_json_cannot_hold() -> None:
     assert line["client_id"] == str(2**70)  # beyond 64 bits: written as text, not dropped
     assert line["message"] == "odd input"
     assert line["where"] == "/data"
+
+
+def test_read_pool_runs_at_most_max_active_reads_at_once(database_url: str) -> None:
+    pool = ReadPool(database_url, max_active=2)
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_read(conn: psycopg2.extensions.connection) -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_sleep(0.05)")
+        with lock:
+            running -= 1
+
+    try:
+        with ThreadPoolExecutor(6) as threads:
+            list(threads.map(lambda _: pool.run(slow_read), range(12)))
+    finally:
+        pool.close()
+    assert most == 2

@@ -68,17 +68,23 @@ class ReadPool:
 
     SQLAlchemy's pool with pre-ping costs four round trips per checkout (ping, BEGIN, the query, rollback
     on return); here a read is one. A connection found dead (Postgres restarted) is replaced and the work
-    tried once more on a fresh one, so no ping is needed. Concurrency is bounded by the callers' threads;
-    at most `keep_idle` connections stay open between bursts.
+    tried once more on a fresh one, so no ping is needed. At most `max_active` reads run at once (more
+    callers wait for a slot: Postgres' connection limit is shared by every service) and at most
+    `keep_idle` connections stay open between bursts.
     """
 
-    def __init__(self, database_url: str, keep_idle: int = 8) -> None:
+    def __init__(self, database_url: str, max_active: int = 16, keep_idle: int = 8) -> None:
         self.dsn, self.keep_idle = _libpq_dsn(database_url), keep_idle
         self._idle: list[psycopg2.extensions.connection] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_active)
 
     def run(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
         """`work(connection)` on a pooled connection; once more on a new one if the pooled one had died."""
+        with self._slots:
+            return self._run_with_retry(work)
+
+    def _run_with_retry(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
         conn, reused = self._take()
         try:
             return self._run_on(conn, work)
