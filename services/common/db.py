@@ -101,15 +101,12 @@ class ReadPool:
 
     def _run_on(self, conn: psycopg2.extensions.connection, work: Callable[..., T]) -> T:
         try:
-            result = work(conn)
+            return work(conn)
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             conn.close()  # connection-level failure: never reused
             raise
-        except BaseException:
-            self._give(conn)
-            raise
-        self._give(conn)
-        return result
+        finally:
+            self._give(conn)  # kept unless closed above
 
     def _take(self) -> tuple[psycopg2.extensions.connection, bool]:
         with self._lock:

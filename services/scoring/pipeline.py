@@ -61,7 +61,12 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
     test_pd = model.predict_pd(x_te)
     return TrainedModel(
         model=model,
-        params={**BASE_PARAMS, **params, "num_iterations": cv.best_iteration, **_monotone_param(data.names)},
+        params={
+            **BASE_PARAMS,
+            **params,
+            "num_iterations": cv.best_iteration,
+            **_monotone_param(data.names, monotone),
+        },
         validation=decision_metrics(y_tr, validation_pd, threshold),
         test=decision_metrics(y_te, test_pd, threshold),
         test_ids=ids_te,
@@ -138,7 +143,7 @@ def _best_imbalance_option(
     return max(tried, key=lambda item: item[1].auc)
 
 
-def _monotone_param(names: tuple[str, ...]) -> dict[str, str]:
+def _monotone_param(names: tuple[str, ...], monotone: tuple[int, ...]) -> dict[str, str]:
     """The constrained features as one readable MLflow param (the raw vector has one entry per feature)."""
-    directions = [f"{name}:{d:+d}" for name, d in zip(names, monotone_constraints(names), strict=True) if d]
+    directions = [f"{name}:{d:+d}" for name, d in zip(names, monotone, strict=True) if d]
     return {"monotone_constraints": " ".join(directions)}

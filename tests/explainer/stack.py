@@ -40,7 +40,7 @@ def wait_for(condition: object, what: str, seconds: float = STARTUP_SECONDS) -> 
 class ChildProcess:
     """A started child process the tests may kill (a crash) or stop (a clean shutdown)."""
 
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen | None  # set by each subclass's __init__, None until started
 
     def kill(self) -> None:
         """SIGKILL: no graceful shutdown, no chance to acknowledge, requeue or clean up."""
