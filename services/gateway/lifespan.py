@@ -52,6 +52,7 @@ def create_lifespan(settings: GatewaySettings) -> Callable[[FastAPI], AbstractAs
         backends = Backends(
             features=Downstream("features", settings.features_url, settings),
             scoring=Downstream("scoring", settings.scoring_url, settings),
+            monitoring=Downstream("monitoring", settings.monitoring_url, settings),
             explanations=Explanations(
                 ExplainerClient(ExplainerSettings(redis_url=settings.redis_url)), redis, settings
             ),
@@ -76,6 +77,7 @@ def create_lifespan(settings: GatewaySettings) -> Callable[[FastAPI], AbstractAs
             )
             await backends.features.close()
             await backends.scoring.close()
+            await backends.monitoring.close()
             await redis.aclose()
             await pool.aclose()
             engine.dispose()

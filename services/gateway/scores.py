@@ -25,6 +25,7 @@ class Backends:
 
     features: Downstream
     scoring: Downstream
+    monitoring: Downstream
     explanations: Explanations
     decisions: DecisionLog
 

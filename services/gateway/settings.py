@@ -10,6 +10,7 @@ class GatewaySettings(CommonSettings):
 
     features_url: str = "http://127.0.0.1:8001"
     scoring_url: str = "http://127.0.0.1:8002"
+    monitoring_url: str = "http://127.0.0.1:8003"
     downstream_timeout_s: float = Field(2.0, gt=0, description="whole-call budget for one downstream request")
     downstream_connect_timeout_s: float = Field(0.5, gt=0)
     distribution_timeout_s: float = Field(

@@ -108,11 +108,12 @@ def test_compose_ports_are_the_settings_and_local_defaults() -> None:
     defaults = [
         GatewaySettings().features_url,
         GatewaySettings().scoring_url,
+        GatewaySettings().monitoring_url,
         ScoringSettings().features_url,
         CommonSettings().mlflow_tracking_uri,
     ]
     assert {urlsplit(url).port for url in defaults} == {
-        listening[n] for n in ("features", "scoring", "mlflow")
+        listening[n] for n in ("features", "scoring", "monitoring", "mlflow")
     }
     assert ScoringSettings().port == listening["scoring"]
     assert MonitoringSettings().port == listening["monitoring"]

@@ -1,6 +1,6 @@
 """The whole platform on loopback for gateway tests and the gateway benchmark: Postgres with real rows and
-built features, a throwaway redis-server, a champion model in a given MLflow server, the features, scoring
-and gateway services as uvicorn processes and (optionally) a Celery explainer worker."""
+built features, a throwaway redis-server, a champion model in a given MLflow server, the features, scoring,
+monitoring and gateway services as uvicorn processes and (optionally) a Celery explainer worker."""
 
 import json
 import uuid
@@ -39,6 +39,7 @@ class Platform:
     redis: RedisServer
     features: Service
     scoring: Service
+    monitoring: Service
     gateway: Service
     worker: Worker | None
     model_version: str
@@ -50,6 +51,7 @@ class Platform:
             "redis_url": self.redis.url,
             "features_url": self.features.url,
             "scoring_url": self.scoring.url,
+            "monitoring_url": self.monitoring.url,
         }
         return GatewaySettings(**{**urls, **overrides})
 
@@ -118,20 +120,22 @@ def running_platform(
     env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "MLFLOW_TRACKING_URI": tracking_uri}
     features = Service("features", "services.features.app:app", env, work)
     scoring = Service("scoring", "services.scoring.app:app", {**env, "FEATURES_URL": features.url}, work)
+    monitoring = Service("monitoring", "services.monitoring.app:app", env, work)
     gateway_env = {
         **env,
         "FEATURES_URL": features.url,
         "SCORING_URL": scoring.url,
+        "MONITORING_URL": monitoring.url,
         "GATEWAY_RATE_LIMIT": rate_limit,
     }
     gateway = Service("gateway", "services.gateway.app:app", gateway_env, work)
     worker = Worker(env, work / "worker.log", f"gw-{uuid.uuid4().hex[:6]}") if with_worker else None
-    parts = [redis, features, scoring, gateway, *([worker] if worker else [])]
+    parts = [redis, features, scoring, monitoring, gateway, *([worker] if worker else [])]
     try:
         redis.start()
         with ThreadPoolExecutor(len(parts)) as pool:
             list(pool.map(lambda part: part.start(), parts[1:]))
-        yield Platform(url, ids, redis, features, scoring, gateway, worker, version)
+        yield Platform(url, ids, redis, features, scoring, monitoring, gateway, worker, version)
     finally:
         for part in reversed(parts):
             part.stop()
