@@ -2,6 +2,8 @@
 
 import json
 from dataclasses import asdict
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,21 +13,65 @@ from services.features import docs
 from services.features.build import build
 from services.features.schemas import feature_schema
 
+if TYPE_CHECKING:
+    from services.features.spark_build import SparkBuildReport
+
 features_app = typer.Typer(no_args_is_help=True, help="Feature pipeline: build, schema, docs.")
+
+
+class Engine(StrEnum):
+    local = "local"  # this machine: raw tables from Postgres, vectors into Postgres
+    spark = "spark"  # a Spark cluster: raw tables from files, vectors as Parquet (and Postgres on --load)
 
 
 @features_app.command("build")
 def build_command(
-    database_url: str = typer.Option(None, envvar="DATABASE_URL", help="Postgres holding the raw tables."),
+    database_url: Annotated[
+        str | None, typer.Option(envvar="DATABASE_URL", help="Postgres: raw tables, feature store.")
+    ] = None,
+    engine: Annotated[Engine, typer.Option(help="local: Postgres in and out; spark: files in and out.")] = (
+        Engine.local
+    ),
+    input_dir: Annotated[str | None, typer.Option("--input", help="spark: the tables' folder.")] = None,
+    output_dir: Annotated[str | None, typer.Option("--output", help="spark: vectors' folder.")] = None,
+    load: Annotated[bool, typer.Option(help="spark: also load the vectors into the feature store.")] = False,
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="spark: client partitions (default SPARK_PARTITIONS).")
+    ] = None,
 ) -> None:
-    """Compute features of every application in Postgres and store them under the current feature set."""
+    """Compute features of every application and store them under the current feature set."""
     configure_cli_logging()
     url = database_url or CommonSettings().database_url
+    if engine is Engine.spark and not (input_dir and output_dir):
+        raise typer.Exit(_fail("--engine spark needs --input DIR and --output DIR", code=2))
+    if engine is Engine.local and (input_dir or output_dir or load):
+        raise typer.Exit(_fail("--input, --output and --load go with --engine spark", code=2))
     try:
-        report = build(url)
+        if engine is Engine.spark:
+            report = _spark_build(input_dir, output_dir, partitions, url if load else None)
+        else:
+            report = build(url)
     except Exception as exc:  # a CLI prints the reason, not a traceback
         raise typer.Exit(_fail(f"features build failed: {exc}")) from exc
     typer.echo(json.dumps(asdict(report)))
+
+
+def _spark_build(
+    input_dir: str, output_dir: str, partitions: int | None, database_url: str | None
+) -> "SparkBuildReport":
+    # Imported here: the JVM bridge is only needed by this engine.
+    from pyspark.errors import PySparkException
+
+    from services.common.spark import SparkSettings, error_summary, spark_session
+    from services.features.spark_build import build as spark_build
+
+    settings = SparkSettings()
+    partitions = partitions or settings.spark_partitions
+    try:
+        with spark_session("credit-features-build", settings) as spark:
+            return spark_build(spark, input_dir, output_dir, partitions, database_url)
+    except PySparkException as error:
+        raise RuntimeError(error_summary(error)) from None
 
 
 @features_app.command("schema")
@@ -48,6 +94,6 @@ def docs_command(check: bool = typer.Option(False, help="Fail if docs/features.m
     typer.echo(f"wrote {docs.DOCS_PATH}")
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 1) -> int:
     typer.echo(message, err=True)
-    return 1
+    return code

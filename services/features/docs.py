@@ -28,7 +28,9 @@ def render() -> str:
         "",
         "The same Polars definitions serve the batch build (`credit features build`: every application in",
         "Postgres, one float8[] per client in `feature_values`, names in `feature_sets`, both keyed",
-        "by the feature-set hash) and online assembly (`GET /features/{id}`, `POST /features/compute`).",
+        "by the feature-set hash), online assembly (`GET /features/{id}`, `POST /features/compute`) and",
+        "the Spark build (`credit features build --engine spark`: the same function per client partition,",
+        "docs/scale.md).",
         "History aggregates are named `<source>_<subset>_<quantity>_<aggregation>`; a client without rows",
         "in a table gets missing values for that table's aggregates.",
     ]

@@ -59,12 +59,16 @@ def score_client(database_url: str, client_id: int, alias: str) -> dict[str, obj
     return score_features(model, version, features).row(0, named=True)
 
 
-def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -> pl.DataFrame:
-    if features.feature_set_hash != model.feature_set_hash:
+def check_feature_set(model: ScoringModel, version: str, feature_set_hash: str) -> None:
+    if feature_set_hash != model.feature_set_hash:
         raise ScoringInputError(
             f"model version {version} was trained on feature set {model.feature_set_hash}, but the features "
-            f"are {features.feature_set_hash}; retrain or rebuild the features"
+            f"are {feature_set_hash}; retrain or rebuild the features"
         )
+
+
+def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -> pl.DataFrame:
+    check_feature_set(model, version, features.feature_set_hash)
     pd_values = model.predict_pd(features.values)
     return pl.DataFrame(
         {

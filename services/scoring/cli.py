@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from services.common.settings import CommonSettings
+from services.features.cli import Engine
 from services.scoring import model_store, registry, tracking
 from services.scoring.batch_scoring import ScoringInputError, score_client, score_file
 from services.scoring.dataset import TrainingDataError, TrainingSet, load_training_set
@@ -81,23 +82,52 @@ def train_command(
 
 
 def score_command(
-    input_path: Annotated[Path | None, typer.Option("--input", help="CSV of raw applications.")] = None,
-    output_path: Annotated[Path | None, typer.Option("--output", help="CSV to write.")] = None,
+    input_path: Annotated[
+        str | None, typer.Option("--input", help="CSV of raw applications (spark: the tables' directory).")
+    ] = None,
+    output_path: Annotated[
+        str | None, typer.Option("--output", help="CSV (spark: Parquet directory).")
+    ] = None,
     client: Annotated[int | None, typer.Option(help="Score one client known to Postgres.")] = None,
     alias: Annotated[str, typer.Option(help="Registry alias of the model.")] = registry.CHAMPION,
+    engine: Annotated[
+        Engine, typer.Option(help="local, or spark for a portfolio on a cluster.")
+    ] = Engine.local,
 ) -> None:
     """Score a file of applications (--input/--output) or one known client (--client)."""
     if (client is None) == (input_path is None) or (input_path is None) != (output_path is None):
         typer.echo("error: give either --client ID, or --input FILE and --output OUT", err=True)
+        raise typer.Exit(2)
+    if engine is Engine.spark and client is not None:
+        typer.echo("error: --engine spark scores a directory of tables: --input DIR --output DIR", err=True)
         raise typer.Exit(2)
     settings = CommonSettings()
     with user_errors():
         tracking.connect(settings.mlflow_tracking_uri)
         if client is not None:
             typer.echo(json.dumps(score_client(settings.database_url, client, alias)))
-        else:
-            rows = score_file(settings.database_url, input_path, output_path, alias)
+        elif engine is Engine.spark:
+            rows = _spark_score(input_path, output_path, alias)
             typer.echo(f"scored {rows} applications into {output_path}")
+        else:
+            rows = score_file(settings.database_url, Path(input_path), Path(output_path), alias)
+            typer.echo(f"scored {rows} applications into {output_path}")
+
+
+def _spark_score(input_dir: str, output_dir: str, alias: str) -> int:
+    # Imported here: the JVM bridge is only needed by this engine.
+    from pyspark.errors import PySparkException
+
+    from services.common.spark import SparkSettings, error_summary, spark_session
+    from services.features.spark_tables import SparkInputError
+    from services.scoring.spark_scoring import score_on_spark
+
+    settings = SparkSettings()
+    try:
+        with spark_session("credit-score", settings) as spark:
+            return score_on_spark(spark, input_dir, output_dir, settings.spark_partitions, alias)
+    except (SparkInputError, PySparkException) as error:
+        raise ScoringInputError(error_summary(error)) from None
 
 
 @model_app.command("promote")
