@@ -22,11 +22,16 @@ def real_data_dir() -> Path:
     return REAL_DATA
 
 
+def throwaway_url(prefix: str = "credit_test") -> str:
+    """The URL of a database of its own (not created yet) in the local PostgreSQL."""
+    base = make_url(CommonSettings().database_url)
+    return base.set(database=f"{prefix}_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def database_url() -> Iterator[str]:
     """A fresh, empty database in the local PostgreSQL, dropped after the test."""
-    base = make_url(CommonSettings().database_url)
-    url = base.set(database=f"credit_test_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
+    url = throwaway_url()
     ensure_database(url)
     yield url
     drop_database(url)

@@ -4,16 +4,14 @@ The real history heads do not join with the application sample, so `joined_real_
 sample applications: values stay real, and every history table has clients to aggregate over.
 """
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy.engine import make_url
+from conftest import throwaway_url
 
 from services.common.db import drop_database, ensure_database
-from services.common.settings import CommonSettings
 from services.data.loader import load_directory
 from services.data.migrate import migrate
 
@@ -54,17 +52,12 @@ def write_joined_real_rows(real_data_dir: Path, out: Path) -> list[int]:
     return [int(i) for i in ids]
 
 
-def _throwaway_url() -> str:
-    base = make_url(CommonSettings().database_url)
-    return base.set(database=f"credit_test_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="module")
 def joined_db(
     real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, list[int]]]:
     """(database url, application ids): joined real rows loaded, nothing built; one database per module."""
-    url = _throwaway_url()
+    url = throwaway_url()
     ensure_database(url)
     migrate(url)
     out = tmp_path_factory.mktemp("joined")

@@ -1,0 +1,66 @@
+"""A real Spark cluster of separate processes for the `--engine spark` tests, and the data they share.
+
+`local-cluster[2,1,1024]` runs a master, two workers and two executor JVMs (each with its own Python
+workers) beside the driver: tasks cross process boundaries and the shuffle goes over the network, as on a
+cluster. One cluster per session (JVM start-up is the slow part); every test of tests/spark runs on the
+same xdist worker (the `spark` group), so there is never a second cluster.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import throwaway_url
+from explainer.stack import wait_for
+from pyspark.sql import SparkSession
+
+from services.common.db import drop_database, ensure_database
+from services.common.spark import SparkSettings, spark_session
+from services.data.loader import load_directory
+from services.data.migrate import migrate
+from services.data.synth import generate
+from services.features.build import build
+
+EXECUTORS = 2
+PARTITIONS = 3  # client partitions: several per executor, so both executors compute some
+CLIENTS = 300  # training clients; the generator adds ~16% test clients and every history table
+SEED = 23
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """The project's own session (services/common/spark.py) on the cluster; the CLI commands under test
+    find it active and run on it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # driver, workers and executors talk on loopback only
+        # No web UI in tests; a bad value fails its task at once, not after three retries.
+        args = "--conf spark.ui.enabled=false --conf spark.task.maxFailures=1 pyspark-shell"
+        patch.setenv("PYSPARK_SUBMIT_ARGS", args)
+        patch.setenv("SPARK_PARTITIONS", str(PARTITIONS))  # what the commands under test read
+        settings = SparkSettings(spark_master=f"local-cluster[{EXECUTORS},1,1024]")
+        with spark_session("credit-tests", settings) as session:
+            executors = session.sparkContext._jsc.sc().getExecutorMemoryStatus  # driver + executors
+            wait_for(lambda: executors().size() == EXECUTORS + 1, f"{EXECUTORS} executors registered", 180)
+            yield session
+
+
+@pytest.fixture(scope="session")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same synthetic clients as Kaggle CSV files and as Parquet files."""
+    root = tmp_path_factory.mktemp("spark_tables")
+    for fmt in ("csv", "parquet"):
+        generate(CLIENTS, SEED, root / fmt, fmt=fmt)
+        (root / fmt / f"oracle.{fmt}").unlink()  # not a Kaggle table
+    return {"csv": root / "csv", "parquet": root / "parquet"}
+
+
+@pytest.fixture(scope="session")
+def single_machine(tables: dict[str, Path]) -> Iterator[str]:
+    """A database with the CSV tables loaded and the single-machine build done: the reference."""
+    url = throwaway_url()
+    ensure_database(url)
+    migrate(url)
+    load_directory(url, tables["csv"])
+    build(url)
+    yield url
+    drop_database(url)
