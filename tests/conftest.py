@@ -1,14 +1,12 @@
 """Shared fixtures: real PostgreSQL with a throwaway database per test, paths to the real data sample."""
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
+from throwaway_db import throwaway_url
 
 from services.common.db import drop_database, ensure_database
-from services.common.settings import CommonSettings
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
@@ -20,12 +18,6 @@ def real_data_dir() -> Path:
     if not REAL_DATA.is_dir():
         pytest.fail(f"real data sample missing at {REAL_DATA}")
     return REAL_DATA
-
-
-def throwaway_url(prefix: str = "credit_test") -> str:
-    """The URL of a database of its own (not created yet) in the local PostgreSQL."""
-    base = make_url(CommonSettings().database_url)
-    return base.set(database=f"{prefix}_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import throwaway_url
+from throwaway_db import throwaway_url
 
 from services.common.db import drop_database, ensure_database
 from services.data.loader import load_directory

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import throwaway_url
 from explainer.stack import wait_for
 from pyspark.sql import SparkSession
+from throwaway_db import throwaway_url
 
 from services.common.db import drop_database, ensure_database
 from services.common.spark import SparkSettings, spark_session
@@ -49,8 +49,7 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The same synthetic clients as Kaggle CSV files and as Parquet files."""
     root = tmp_path_factory.mktemp("spark_tables")
     for fmt in ("csv", "parquet"):
-        generate(CLIENTS, SEED, root / fmt, fmt=fmt)
-        (root / fmt / f"oracle.{fmt}").unlink()  # not a Kaggle table
+        generate(CLIENTS, SEED, root / fmt, fmt=fmt)  # oracle.* beside them: no table, so ignored
     return {"csv": root / "csv", "parquet": root / "parquet"}
 
 

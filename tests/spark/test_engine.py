@@ -10,12 +10,12 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 import pytest
-from conftest import throwaway_url
 from explainer.stack import register_version
 from features.test_parity import assert_same_vectors
 from mlflow import MlflowClient
 from pyspark.sql import SparkSession
 from scoring.conftest import mlflow_server, tracking_uri
+from throwaway_db import throwaway_url
 from typer.testing import CliRunner
 
 from services.cli import app
