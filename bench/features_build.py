@@ -63,13 +63,26 @@ def _built(url: str) -> tuple[int, int, int]:
 @contextmanager
 def synthetic_database(clients: int, seed: int) -> Iterator[str]:
     """Generate `clients` synthetic applications with their history, load them, yield the URL, drop it."""
+    with synthetic_files(clients, seed, "csv") as folder, loaded_database(folder) as url:
+        yield url
+
+
+@contextmanager
+def synthetic_files(clients: int, seed: int, fmt: str) -> Iterator[Path]:
+    """A temporary folder of the eight Kaggle tables (and the oracle) for `clients` training clients."""
+    with tempfile.TemporaryDirectory(prefix="bench_features_") as name:
+        generate(clients, seed, Path(name), fmt=fmt)
+        yield Path(name)
+
+
+@contextmanager
+def loaded_database(folder: Path) -> Iterator[str]:
+    """A throwaway database with `folder`'s tables loaded; dropped afterwards."""
     base = make_url(CommonSettings().database_url)
     url = base.set(database=f"credit_bench_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
     migrate(url)
     try:
-        with tempfile.TemporaryDirectory(prefix="bench_features_") as folder:
-            generate(clients, seed, Path(folder), fmt="csv")
-            load_directory(url, Path(folder))
+        load_directory(url, folder)
         yield url
     finally:
         drop_database(url)
