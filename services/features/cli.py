@@ -35,9 +35,6 @@ def build_command(
     input_dir: Annotated[str | None, typer.Option("--input", help="spark: the tables' folder.")] = None,
     output_dir: Annotated[str | None, typer.Option("--output", help="spark: vectors' folder.")] = None,
     load: Annotated[bool, typer.Option(help="spark: also load the vectors into the feature store.")] = False,
-    partitions: Annotated[
-        int | None, typer.Option(min=1, help="spark: client partitions (default SPARK_PARTITIONS).")
-    ] = None,
 ) -> None:
     """Compute features of every application and store them under the current feature set."""
     configure_cli_logging()
@@ -48,7 +45,7 @@ def build_command(
         raise typer.Exit(_fail("--input, --output and --load go with --engine spark", code=2))
     try:
         if engine is Engine.spark:
-            report = _spark_build(input_dir, output_dir, partitions, url if load else None)
+            report = _spark_build(input_dir, output_dir, url if load else None)
         else:
             report = build(url)
     except Exception as exc:  # a CLI prints the reason, not a traceback
@@ -56,9 +53,7 @@ def build_command(
     typer.echo(json.dumps(asdict(report)))
 
 
-def _spark_build(
-    input_dir: str, output_dir: str, partitions: int | None, database_url: str | None
-) -> "SparkBuildReport":
+def _spark_build(input_dir: str, output_dir: str, database_url: str | None) -> "SparkBuildReport":
     # Imported here: the JVM bridge is only needed by this engine.
     from pyspark.errors import PySparkException
 
@@ -66,10 +61,9 @@ def _spark_build(
     from services.features.spark_build import build as spark_build
 
     settings = SparkSettings()
-    partitions = partitions or settings.spark_partitions
     try:
         with spark_session("credit-features-build", settings) as spark:
-            return spark_build(spark, input_dir, output_dir, partitions, database_url)
+            return spark_build(spark, input_dir, output_dir, settings.spark_partitions, database_url)
     except PySparkException as error:
         raise RuntimeError(error_summary(error)) from None
 
