@@ -99,7 +99,7 @@ def test_malformed_entries_are_kept_with_their_reason_and_acknowledged(
     assert "pd" in reasons[0] and "data" in reasons[2]
 
 
-def test_shadow_scores_and_outcomes_are_logged_and_joined_on_request_id(
+def test_shadow_scores_are_logged_and_joined_on_request_id(
     settings: MonitoringSettings, redis_client: redis.Redis
 ) -> None:
     event = decision(pd=0.12, client_id=100002)
@@ -115,21 +115,13 @@ def test_shadow_scores_and_outcomes_are_logged_and_joined_on_request_id(
     }  # as scoring sends it
     redis_client.xadd(settings.shadow_stream, shadow)
     redis_client.xadd(settings.shadow_stream, shadow)  # fmt: skip
-    outcome = {
-        "client_id": 100002,
-        "defaulted": True,
-        "time": event["time"],
-        "request_id": event["request_id"],
-    }
-    publish(redis_client, settings.outcomes_stream, [outcome, outcome])
     consumer = StreamConsumer(settings, name="joiner")
-    assert consumer.drain() == 5
+    assert consumer.drain() == 3
     consumer.close()
     with closing(psycopg2.connect(settings.database_url)) as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT d.pd, s.challenger_version, s.challenger_pd, o.defaulted FROM decision_log d"
-            " JOIN shadow_scores s USING (request_id) JOIN outcomes o USING (request_id)"
+            "SELECT d.pd, s.challenger_version, s.challenger_pd FROM decision_log d"
+            " JOIN shadow_scores s USING (request_id)"
         )
-        assert cur.fetchall() == [(0.12, "2", 0.2, True)]
-    assert count(settings, "outcomes") == 1
+        assert cur.fetchall() == [(0.12, "2", 0.2)]
     assert count(settings, "shadow_scores") == 1
