@@ -14,13 +14,13 @@ import argparse
 import os
 import shutil
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+
+from services.common.launch import wait_until_answering
 
 HERE = Path(__file__).resolve().parent
 STARTUP_SECONDS = 60
@@ -64,30 +64,16 @@ def write_config(data: Path, targets: dict[str, str], interval: str) -> Path:
 @contextmanager
 def serve(data: Path, port: int, targets: dict[str, str], interval: str = "1s") -> Iterator[str]:
     """Prometheus on 127.0.0.1:`port` scraping `targets`; yields its URL once ready, stops it after."""
-    config = write_config(data, targets, interval)
-    with (data / "prometheus.log").open("ab") as log:
-        process = subprocess.Popen(command(config, data, port), stdout=log, stderr=subprocess.STDOUT)
+    config, log = write_config(data, targets, interval), data / "prometheus.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(command(config, data, port), stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process)
+        wait_until_answering(f"{url}/-/ready", process, log, STARTUP_SECONDS, poll_s=0.25)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _wait_ready(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"prometheus not ready at {url} within {STARTUP_SECONDS} s")
 
 
 def main() -> None:
