@@ -23,39 +23,31 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, object]]:
     return [{k: v for k, v in row.items() if v is not None} for row in frame.to_dicts()]
 
 
-def drifted_batch(folder: Path, count: int, seed: int) -> list[Application]:
-    """`count` labelled drifted applications with their drifted history rows and whether they defaulted."""
-    files = {path.stem.lower(): path for path in folder.glob("*.csv")}
-    apps = pl.read_csv(files["application_train"], infer_schema_length=None).sample(n=count, seed=seed)
-    ids = apps["SK_ID_CURR"]
-    tables = {
-        name: pl.read_csv(files[name], infer_schema_length=None) for name in HISTORY_TABLES
-    }  # every history table of the drifted twin
-    bureau = tables["bureau"].filter(pl.col("SK_ID_CURR").is_in(ids))
-    keep = {
-        name: frame.filter(pl.col("SK_ID_CURR").is_in(ids))
-        for name, frame in tables.items()
-        if name != "bureau_balance"
-    }
-    keep["bureau_balance"] = tables["bureau_balance"].filter(
-        pl.col("SK_ID_BUREAU").is_in(bureau["SK_ID_BUREAU"])
-    )
-    owner = dict(zip(bureau["SK_ID_BUREAU"], bureau["SK_ID_CURR"], strict=True))
-    history: dict[int, dict[str, list[dict[str, object]]]] = {
-        int(i): {n: [] for n in HISTORY_TABLES} for i in ids
-    }
+def history_of(files: dict[str, Path], ids: list[int]) -> dict[int, dict[str, list[dict[str, object]]]]:
+    """Every history row of the given clients, per client and table (bureau_balance via its bureau)."""
+    tables = {name: pl.read_csv(files[name], infer_schema_length=None) for name in HISTORY_TABLES}
+    keep = {n: f.filter(pl.col("SK_ID_CURR").is_in(ids)) for n, f in tables.items() if n != "bureau_balance"}
+    owner = dict(zip(keep["bureau"]["SK_ID_BUREAU"], keep["bureau"]["SK_ID_CURR"], strict=True))
+    keep["bureau_balance"] = tables["bureau_balance"].filter(pl.col("SK_ID_BUREAU").is_in(list(owner)))
+    history: dict[int, dict[str, list[dict[str, object]]]] = {i: {n: [] for n in HISTORY_TABLES} for i in ids}
     for name, frame in keep.items():
         for row in _rows(frame):
             client = row["SK_ID_CURR"] if "SK_ID_CURR" in row else owner[row["SK_ID_BUREAU"]]
             history[int(client)][name].append(row)
-    return [
-        (
-            {k: v for k, v in app.items() if k != "TARGET"},
-            history[int(app["SK_ID_CURR"])],
-            bool(app["TARGET"]),
-        )
-        for app in _rows(apps)
-    ]
+    return history
+
+
+def drifted_batch(folder: Path, count: int, seed: int) -> list[Application]:
+    """`count` labelled drifted applications with their drifted history rows and whether they defaulted."""
+    files = {path.stem.lower(): path for path in folder.glob("*.csv")}
+    apps = pl.read_csv(files["application_train"], infer_schema_length=None).sample(n=count, seed=seed)
+    history = history_of(files, [int(i) for i in apps["SK_ID_CURR"]])
+    rows = _rows(apps)
+    return [(_without_target(a), history[int(a["SK_ID_CURR"])], bool(a["TARGET"])) for a in rows]
+
+
+def _without_target(application: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in application.items() if k != "TARGET"}
 
 
 def score_batch(gateway: httpx.Client, batch: list[Application]) -> list[tuple[dict, bool]]:
@@ -115,7 +107,7 @@ def run_drift(monitoring: httpx.Client) -> dict:
     print(f"  drift share {run['drift_share']:.1%} ({run['drifted_features']} of {run['features_tested']} "
           f"features), dataset drift {run['dataset_drift']}, score PSI {run['score_psi']:.3f}")  # fmt: skip
     for top in run["top_features"][:5]:
-        print(f"  - {top['feature']}: {top['stattest']} {top['score']:.3f} (threshold {top['threshold']})")
+        print(f"  - {top['feature']}: {top['stattest']} {top['score']:.3g} (threshold {top['threshold']})")
     print(f"  report {monitoring.base_url}{run['report_url']}")
     return run
 
