@@ -10,7 +10,7 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.features.schemas import ApplicationIn, HistoryIn
-from services.monitoring.schemas import RejectedOutcome, SettledOutcome
+from services.monitoring.schemas import REQUEST_ID_PATTERN, RejectedOutcome, SettledOutcome
 
 BIGINT_MAX = 2**63 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may be
@@ -111,7 +111,11 @@ class Outcome(BaseModel):
     client_id: int = Field(ge=0, le=BIGINT_MAX)
     defaulted: bool = Field(description="true = payment difficulties observed, false = repaid")
     request_id: str | None = Field(
-        None, min_length=1, max_length=200, description="the decision it settles (its score's request_id)"
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=REQUEST_ID_PATTERN,
+        description="the decision it settles (its score's request_id)",
     )
     time: AwareDatetime | None = Field(None, description="when it was observed; default: now")
 

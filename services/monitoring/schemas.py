@@ -10,6 +10,9 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+REQUEST_ID_PATTERN = (
+    r"^[\x20-\x7e\xa0-\xff]+$"  # what an X-Request-ID header can carry (latin-1, no controls)
+)
 _LENIENT = ConfigDict(extra="ignore", allow_inf_nan=False)  # producers may add fields later
 
 
@@ -53,7 +56,7 @@ class OutcomeIn(BaseModel):
     client_id: int
     defaulted: bool
     time: AwareDatetime = Field(description="when the outcome was observed")
-    request_id: str | None = Field(default=None, min_length=1, max_length=200)
+    request_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=REQUEST_ID_PATTERN)
 
 
 class OutcomesIn(BaseModel):

@@ -60,13 +60,15 @@ def test_an_outcome_settles_its_decision_once_however_often_it_is_sent(
     assert record["current"]["source_request_id"] == first["request_id"]
 
 
-def test_an_outcome_from_the_future_is_a_422_naming_the_field(
+def test_an_outcome_from_the_future_or_with_a_control_character_is_a_422_naming_the_field(
     gateway: TestClient, make_key: Callable[..., str]
 ) -> None:
-    body = {"outcomes": [{"client_id": 5, "defaulted": True, "time": "2999-01-01T00:00:00Z"}]}
+    body = {"outcomes": [{"client_id": 5, "defaulted": True, "time": "2999-01-01T00:00:00Z"},
+                         {"client_id": 5, "defaulted": True, "request_id": "a\u0000b"}]}  # fmt: skip
     response = gateway.post("/v1/outcomes", json=body, headers={"X-API-Key": make_key()})
     assert response.status_code == 422
-    (detail,) = response.json()["error"]["details"]
+    detail, control = response.json()["error"]["details"]
+    assert control["field"] == "outcomes.1.request_id"
     assert (
         detail["field"] == "outcomes.0.time"
         and "2999-01-01T00:00:00+00:00 is in the future" in detail["reason"]
