@@ -10,7 +10,7 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.features.schemas import ApplicationIn, HistoryIn
-from services.monitoring.schemas import REQUEST_ID_PATTERN, RejectedOutcome, SettledOutcome
+from services.monitoring.schemas import EARLIEST_YEAR, REQUEST_ID_PATTERN, RejectedOutcome, SettledOutcome
 
 BIGINT_MAX = 2**63 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may be
@@ -121,10 +121,15 @@ class Outcome(BaseModel):
 
     @field_validator("time")
     @classmethod
-    def not_in_the_future(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+    def observed_since_2000_and_not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        """In UTC: Postgres takes offsets up to 15:59 only, and no decision predates 2000."""
+        if value is None:
+            return None
+        if value.year < EARLIEST_YEAR:
+            raise ValueError(f"time {value.isoformat()} is before {EARLIEST_YEAR}")
+        if value > datetime.now(UTC) + CLOCK_SKEW:
             raise ValueError(f"time {value.isoformat()} is in the future")
-        return value
+        return value.astimezone(UTC)
 
 
 class OutcomesRequest(BaseModel):

@@ -4,15 +4,16 @@ Stream entries are validated with the same strict models as the API, so a malfor
 with a reason instead of half-written.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 REQUEST_ID_PATTERN = (
     r"^[\x20-\x7e\xa0-\xff]+$"  # what an X-Request-ID header can carry (latin-1, no controls)
 )
+EARLIEST_YEAR = 2000  # no decision, so no outcome, before then
 _LENIENT = ConfigDict(extra="ignore", allow_inf_nan=False)  # producers may add fields later
 
 
@@ -57,6 +58,14 @@ class OutcomeIn(BaseModel):
     defaulted: bool
     time: AwareDatetime = Field(description="when the outcome was observed")
     request_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=REQUEST_ID_PATTERN)
+
+    @field_validator("time")
+    @classmethod
+    def in_utc(cls, value: datetime) -> datetime:
+        """Postgres takes offsets up to 15:59 only; years before 2000 settle no decision anyway."""
+        if value.year < EARLIEST_YEAR:
+            raise ValueError(f"time {value.isoformat()} is before {EARLIEST_YEAR}")
+        return value.astimezone(UTC)
 
 
 class OutcomesIn(BaseModel):
