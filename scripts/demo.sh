@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job on embedded defaults: the MLflow server, the first-run bootstrap (scripts/bootstrap.sh: data
 # -> Postgres -> features -> model -> champion; skipped when a champion exists), the services as local
-# processes (honcho + Procfile), then scores, reasons and an outcome through the gateway.
+# processes (honcho + Procfile, Prometheus with the platform's rules among them), then scores, reasons and
+# an outcome through the gateway, and the MLOps loop (scripts/demo_monitoring.py): drifted applications
+# (`credit data synth --drift`), outcomes for part of them, a drift job, realised and estimated performance,
+# the vintage table and the alerts that fire.
 # DEMO_ONCE=1 runs it end to end and exits 0 on success; otherwise the platform stays up until Ctrl-C.
 # Postgres and Redis must answer at DATABASE_URL and REDIS_URL: `make demo` runs scripts/ensure-services.sh
 # first, which finds them or starts throwaway ones.
@@ -12,6 +15,7 @@ export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/credit
 export MLFLOW_DATABASE_URL="${MLFLOW_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/mlflow}"
 export GATEWAY_PORT="${GATEWAY_PORT:-8000}" FEATURES_PORT="${FEATURES_PORT:-8001}"
 export SCORING_PORT="${SCORING_PORT:-8002}" MONITORING_PORT="${MONITORING_PORT:-8003}"
+export EXPLAINER_METRICS_PORT="${EXPLAINER_METRICS_PORT:-9101}" PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
 MLFLOW_PORT="${MLFLOW_PORT:-5000}"
 export MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT"
 export FEATURES_URL="http://127.0.0.1:$FEATURES_PORT" SCORING_URL="http://127.0.0.1:$SCORING_PORT"
@@ -19,7 +23,10 @@ export MONITORING_URL="http://127.0.0.1:$MONITORING_PORT"
 RUN_DIR="${DEMO_RUN_DIR:-$PWD/.run/demo}"
 CLIENTS="${DEMO_CLIENTS:-5000}"
 TRIALS="${DEMO_TRIALS:-2}"
+DRIFTED="${DEMO_DRIFTED:-400}"  # drifted applications sent after the first scores
 GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
+PROMETHEUS="http://127.0.0.1:$PROMETHEUS_PORT"
+export PROMETHEUS_DATA="$RUN_DIR/prometheus"
 
 step() { printf '\n== %s\n' "$*"; }
 children=()
@@ -61,9 +68,19 @@ step "starting the services (log: $RUN_DIR/services.log)"
 setsid honcho -f Procfile start >"$RUN_DIR/services.log" 2>&1 &
 children+=($!)
 wait_http "$GATEWAY/readyz" 240 "the gateway" "$RUN_DIR/services.log"
+wait_http "$MONITORING_URL/readyz" 120 "the monitoring service" "$RUN_DIR/services.log"
+wait_http "$PROMETHEUS/-/ready" 60 "Prometheus" "$RUN_DIR/services.log"
 
 step "scoring through the gateway"
 python scripts/demo_requests.py --gateway "$GATEWAY" --api-key "$API_KEY" --database-url "$DATABASE_URL"
+
+step "the MLOps loop: $DRIFTED drifted applications, outcomes, a drift job, performance, alerts"
+drifted_dir="$RUN_DIR/drift-$CLIENTS"
+if [ ! -f "$drifted_dir/oracle.csv" ]; then  # the same clients as the bootstrap data, with --drift
+  credit data synth --clients "$CLIENTS" --seed 42 --out "$drifted_dir" --drift >/dev/null
+fi
+python scripts/demo_monitoring.py --gateway "$GATEWAY" --api-key "$API_KEY" --monitoring "$MONITORING_URL" \
+  --prometheus "$PROMETHEUS" --drifted "$drifted_dir" --count "$DRIFTED"
 
 first_client=$(python - <<'PY'
 import os
@@ -84,6 +101,8 @@ cat <<EOT
   MLflow UI     $MLFLOW_TRACKING_URI
   metrics       $GATEWAY/metrics, $FEATURES_URL/metrics, $SCORING_URL/metrics, $MONITORING_URL/metrics
   drift         $MONITORING_URL/drift/latest
+  performance   $MONITORING_URL/performance, $MONITORING_URL/performance/vintages
+  Prometheus    $PROMETHEUS/alerts   (the platform's rules over every service)
   try           curl -s -H 'X-API-Key: $API_KEY' -H 'Content-Type: application/json' \\
                   -d '{"client_id": $first_client}' $GATEWAY/v1/scores
 EOT

@@ -1,6 +1,7 @@
 """`DEMO_ONCE=1 make demo` end to end: throwaway databases, run folder and free ports."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -13,7 +14,8 @@ from sqlalchemy.engine import make_url
 from services.common.db import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
-PORTS = ("GATEWAY_PORT", "FEATURES_PORT", "SCORING_PORT", "MONITORING_PORT", "MLFLOW_PORT")
+PORTS = ("GATEWAY_PORT", "FEATURES_PORT", "SCORING_PORT", "MONITORING_PORT", "MLFLOW_PORT",
+         "EXPLAINER_METRICS_PORT", "PROMETHEUS_PORT")  # fmt: skip
 
 
 def free_ports(count: int) -> list[int]:
@@ -43,21 +45,36 @@ def test_demo_runs_end_to_end(database_url: str, mlflow_database_url: str, tmp_p
         "DEMO_RUN_DIR": str(tmp_path),
         "DEMO_CLIENTS": "1500",
         "DEMO_TRIALS": "0",
+        "DEMO_DRIFTED": "250",
         **{name: str(port) for name, port in zip(PORTS, free_ports(len(PORTS)), strict=True)},
     }
     result = run_demo(env)
     assert "default rate" in result.stdout
     assert "champion: credit-scoring v1" in result.stdout
-    assert result.stdout.count("PD ") == 4  # three known clients and one new applicant
+    scores = re.findall(r"^(?:client \d+|new applicant): [A-Z]+  PD ", result.stdout, flags=re.MULTILINE)
+    assert len(scores) == 4  # three known clients and one new applicant
     assert "\n  - " in result.stdout  # reason codes arrived from the explainer
     assert "outcome recorded" in result.stdout
+    assert_mlops_loop(result.stdout)
     assert "demo finished" in result.stdout
 
     shutil.rmtree(tmp_path / "mlartifacts")  # as `make clean` does; the registry in Postgres stays
     again = run_demo(env)
     assert "champion version 1 cannot be loaded" in again.stdout
     assert "champion: credit-scoring v2" in again.stdout
+    assert_mlops_loop(again.stdout)
     assert "demo finished" in again.stdout
+
+
+def assert_mlops_loop(stdout: str) -> None:
+    """Drifted traffic scored, outcomes settled once, a drift run, performance, vintages, alerts."""
+    assert "250 drifted applications scored through the gateway" in stdout
+    assert re.search(r"sent again: \d+ unchanged, 1 rejected", stdout)
+    assert re.search(r"drift share [\d.]+% \(\d+ of \d+ features\)", stdout)
+    assert "score PSI" in stdout and "/drift/reports/" in stdout
+    assert re.search(r"realised +0\.\d{3}", stdout) and re.search(r"estimated +0\.\d{3}", stdout)
+    assert "== vintages" in stdout and "Jeffreys 95%" in stdout
+    assert re.search(r"firing: .*(ScoreDistributionShift|DataDriftHigh|DatasetDrift)", stdout)  # drifted
 
 
 def run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

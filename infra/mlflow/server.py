@@ -12,13 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from services.common.db import ensure_database
+from services.common.launch import wait_until_answering
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/mlflow"
 STARTUP_SECONDS = 300  # the first start creates the schema: slow on a busy 2-core machine
@@ -55,24 +54,10 @@ def serve(database_url: str, artifacts: Path, port: int, log: Path) -> Iterator[
         )
     uri = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(uri, process, log)
+        wait_until_answering(f"{uri}/health", process, log, STARTUP_SECONDS, poll_s=0.5)
         yield uri
     finally:
         _stop_group(process)
-
-
-def _wait_healthy(uri: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"mlflow server not healthy after {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
 def _stop_group(process: subprocess.Popen) -> None:

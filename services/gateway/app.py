@@ -13,11 +13,9 @@ from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.http import ApiError
-from services.common.logging import request_id_var
 from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
-from services.gateway import population, scores, web
+from services.gateway import outcomes, population, scores, web
 from services.gateway.auth import authenticate, require_scope
-from services.gateway.decision_log import publish_outcomes, utc_now
 from services.gateway.key_store import ApiKey
 from services.gateway.lifespan import create_lifespan, state
 from services.gateway.plumbing import BAD_GATEWAY, ERROR_RESPONSES, install
@@ -119,17 +117,16 @@ async def get_importance(request: Request) -> GlobalImportance | JSONResponse:
     return JSONResponse(found.model_dump(mode="json"), status_code=202, headers={"Retry-After": "2"})
 
 
-@v1.post("/outcomes", response_model=OutcomesAccepted, status_code=202, dependencies=[scoped("outcomes")])
+@v1.post(
+    "/outcomes",
+    response_model=OutcomesAccepted,
+    status_code=202,
+    dependencies=[scoped("outcomes")],
+    responses={502: BAD_GATEWAY},
+)
 async def create_outcomes(body: OutcomesRequest, request: Request) -> OutcomesAccepted:
-    """Observed repayment or default of scored clients, for realised-performance monitoring."""
-    request_id, now = request_id_var.get(), utc_now()
-    items = [
-        {"client_id": o.client_id, "defaulted": o.defaulted, "time": now, "request_id": request_id}
-        for o in body.outcomes
-    ]
-    app_state = state(request)
-    await publish_outcomes(app_state.redis, items, app_state.settings.retry_after_s)
-    return OutcomesAccepted(request_id=request_id, accepted=len(items))
+    """Observed repayment or default: each outcome settles one decision (re-sending changes nothing)."""
+    return await outcomes.settle(state(request).backends.monitoring, body)
 
 
 @probes.get("/healthz")

@@ -1,11 +1,10 @@
-"""Decisions and outcomes for monitoring, as JSON entries on durable Redis streams.
+"""Decisions for monitoring, as JSON entries on a durable Redis stream.
 
 Decisions leave the hot path: `record()` only queues the entry and a background task XADDs them in
 pipelined batches (background.py). While Redis is down the task keeps the batch and retries with a capped
 backoff; the queue holds up to `capacity` decisions, beyond which new ones are dropped and counted
 (`gateway_decision_log_dropped_total`), and decisions still unsent when the gateway stops after the drain
-grace period are counted the same way. Outcomes are written synchronously instead: the caller is told
-(503) when they could not be stored, so it can send them again.
+grace period are counted the same way. (Outcomes go to monitoring synchronously instead: outcomes.py.)
 """
 
 import logging
@@ -16,14 +15,12 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.common.http import ApiError
 from services.common.logging import log_fields
 from services.gateway.background import BatchSender
 from services.gateway.metrics import DECISION_LOG
 
 logger = logging.getLogger(__name__)
 DECISIONS_STREAM = "decisions"
-OUTCOMES_STREAM = "outcomes"
 BATCH = 500
 
 
@@ -57,19 +54,3 @@ class DecisionLog:
             for data in batch:
                 pipe.xadd(DECISIONS_STREAM, {"data": data})
             await pipe.execute()
-
-
-async def publish_outcomes(redis: Redis, outcomes: list[dict[str, Any]], retry_after_s: int) -> None:
-    """XADD every outcome in one round trip, or a 503 telling the caller to send them again."""
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for outcome in outcomes:
-                pipe.xadd(OUTCOMES_STREAM, {"data": orjson.dumps(outcome)})
-            await pipe.execute()
-    except RedisError as error:
-        raise ApiError(
-            503,
-            "outcomes_unavailable",
-            "outcomes cannot be stored now; send them again later",
-            headers={"Retry-After": str(retry_after_s)},
-        ) from error

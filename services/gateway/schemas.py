@@ -4,13 +4,16 @@ The raw application and history models are the features service's own (generated
 specs), so the gateway accepts exactly what the features service can compute from.
 """
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.features.schemas import ApplicationIn, HistoryIn
+from services.monitoring.schemas import EARLIEST_YEAR, REQUEST_ID_PATTERN, RejectedOutcome, SettledOutcome
 
 BIGINT_MAX = 2**63 - 1
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may be
 _STRICT = ConfigDict(extra="forbid")
 
 APPLICATION_EXAMPLE = {
@@ -101,9 +104,32 @@ class ScoreResponse(BaseModel):
 
 
 class Outcome(BaseModel):
+    """Settles one decision: the one whose request id is `request_id`, else the client's latest decision
+    at or before `time`."""
+
     model_config = _STRICT
     client_id: int = Field(ge=0, le=BIGINT_MAX)
     defaulted: bool = Field(description="true = payment difficulties observed, false = repaid")
+    request_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=REQUEST_ID_PATTERN,
+        description="the decision it settles (its score's request_id)",
+    )
+    time: AwareDatetime | None = Field(None, description="when it was observed; default: now")
+
+    @field_validator("time")
+    @classmethod
+    def observed_since_2000_and_not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        """In UTC: Postgres takes offsets up to 15:59 only, and no decision predates 2000."""
+        if value is None:
+            return None
+        if value.year < EARLIEST_YEAR:
+            raise ValueError(f"time {value.isoformat()} is before {EARLIEST_YEAR}")
+        if value > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError(f"time {value.isoformat()} is in the future")
+        return value.astimezone(UTC)
 
 
 class OutcomesRequest(BaseModel):
@@ -116,7 +142,8 @@ class OutcomesRequest(BaseModel):
 
 class OutcomesAccepted(BaseModel):
     request_id: str
-    accepted: int
+    accepted: list[SettledOutcome] = Field(description="recorded, unchanged (sent before) or corrected")
+    rejected: list[RejectedOutcome] = Field(description="outcomes that settle no decision, with the reason")
 
 
 class ErrorBody(BaseModel):

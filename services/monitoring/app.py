@@ -1,7 +1,8 @@
-"""The monitoring service: drift runs and reports, outcomes, realised performance, fairness, metrics.
+"""The monitoring service: drift runs and reports, outcomes, realised and estimated performance, vintages,
+fairness, metrics.
 
-Run: `uvicorn services.monitoring.app:app --port 8003`. A background thread consumes the decision,
-shadow and outcome streams into Postgres (set RUN_CONSUMER=false to run `credit monitor consume`
+Run: `uvicorn services.monitoring.app:app --port 8003`. A background thread consumes the decision and
+shadow streams into Postgres (set RUN_CONSUMER=false to run `credit monitor consume`
 elsewhere). Blocking work runs in worker threads, never on the event loop.
 """
 
@@ -18,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.concurrency import run_in_threadpool
 
 from services.common.http import ApiError, install
-from services.common.logging import configure_logging
+from services.common.logging import configure_logging, request_id_var
 from services.data.migrate import migrate
 from services.monitoring import queries
 from services.monitoring.collector import MonitoringCollector
@@ -26,12 +27,14 @@ from services.monitoring.consumer import run_in_thread
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
 from services.monitoring.metrics import HTTP
 from services.monitoring.schemas import (
+    DecisionOutcome,
     DriftRunOut,
     FairnessOut,
     GroupApproval,
-    OutcomesAccepted,
     OutcomesIn,
+    OutcomesSettled,
     PerformanceOut,
+    VintagesOut,
 )
 from services.monitoring.settings import MonitoringSettings
 
@@ -86,20 +89,41 @@ async def drift_report(run_id: int, request: Request) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-@router.post("/outcomes", response_model=OutcomesAccepted)
-async def post_outcomes(body: OutcomesIn, request: Request) -> OutcomesAccepted:
-    inserted = await run_in_threadpool(
-        queries.record_outcomes, _settings(request).database_url, body.outcomes
+@router.post("/outcomes", response_model=OutcomesSettled)
+async def post_outcomes(body: OutcomesIn, request: Request) -> OutcomesSettled:
+    """Settle decisions: each outcome is accepted (recorded, unchanged or corrected) or rejected."""
+    accepted, rejected = await run_in_threadpool(
+        queries.settle_outcomes, _settings(request).database_url, body.outcomes, request_id_var.get()
     )
-    return OutcomesAccepted(received=len(body.outcomes), inserted=inserted)
+    return OutcomesSettled(accepted=accepted, rejected=rejected)
+
+
+@router.get("/outcomes/{request_id}", response_model=DecisionOutcome)
+async def get_outcome(request_id: str, request: Request) -> DecisionOutcome:
+    """The outcome settling a decision, with the earlier outcomes it corrected."""
+    found = await run_in_threadpool(queries.decision_outcome, _settings(request).database_url, request_id)
+    if found is None:
+        message = f"no outcome settles decision {request_id!r}"
+        raise ApiError(404, "not_found", message, {"request_id": request_id})
+    return DecisionOutcome.model_validate(found)
 
 
 @router.get("/performance", response_model=PerformanceOut)
 async def get_performance(request: Request) -> PerformanceOut:
+    """Realised figures of settled decisions beside the figures estimated from every decision's PD."""
     settings = _settings(request)
     days = settings.performance_window_days
     found = await run_in_threadpool(queries.performance, settings.database_url, days)
-    return PerformanceOut(window_days=days, **asdict(found))
+    return PerformanceOut.model_validate({"window_days": days, **asdict(found)})
+
+
+@router.get("/performance/vintages", response_model=VintagesOut)
+async def get_vintages(request: Request) -> VintagesOut:
+    """Back-testing by month of decision: volumes, realised and estimated figures, PD-band calibration."""
+    settings = _settings(request)
+    months = settings.vintage_months
+    found = await run_in_threadpool(queries.by_vintage, settings.database_url, months)
+    return VintagesOut.model_validate({"months": months, "vintages": [asdict(v) for v in found]})
 
 
 @router.get("/fairness", response_model=FairnessOut)

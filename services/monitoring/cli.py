@@ -56,7 +56,7 @@ def drift_command(
 def consume_command(
     drain: bool = typer.Option(False, "--drain", help="Exit once the streams are drained."),
 ) -> None:
-    """Consume the decision, shadow and outcome streams into Postgres (until Ctrl-C, or drained)."""
+    """Consume the decision and shadow streams into Postgres (until Ctrl-C, or drained)."""
     configure_cli_logging()
     settings = MonitoringSettings()
     _ready(settings)
@@ -77,7 +77,7 @@ def consume_command(
 
 @monitor_app.command("performance")
 def performance_command() -> None:
-    """Realised default rate, AUC and cost over PERFORMANCE_WINDOW_DAYS, plus fairness ratios, as JSON."""
+    """Realised and estimated performance over PERFORMANCE_WINDOW_DAYS, plus fairness ratios, as JSON."""
     settings = MonitoringSettings()
     _ready(settings)
     found = queries.performance(settings.database_url, settings.performance_window_days)

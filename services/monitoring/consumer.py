@@ -1,4 +1,4 @@
-"""Consume the `decisions`, `scoring:shadow` and `outcomes` streams into Postgres, exactly once.
+"""Consume the `decisions` and `scoring:shadow` streams into Postgres, exactly once.
 
 A consumer group remembers what was delivered; an entry is acknowledged (XACK) only after the batch that
 holds it is committed, and rows are keyed by their producer's id (ON CONFLICT DO NOTHING), so a crash
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.monitoring import events
 from services.monitoring.metrics import CONSUMER_ERRORS, DECISIONS_LOGGED, STREAM_ENTRIES
-from services.monitoring.schemas import DecisionEvent, OutcomeIn, ShadowEvent
+from services.monitoring.schemas import DecisionEvent, ShadowEvent
 from services.monitoring.settings import MonitoringSettings
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,6 @@ def stream_kinds(settings: MonitoringSettings) -> dict[str, StreamKind]:
     return {
         settings.decisions_stream: StreamKind(DecisionEvent, True, _write_decisions),
         settings.shadow_stream: StreamKind(ShadowEvent, False, events.insert_shadows),
-        settings.outcomes_stream: StreamKind(OutcomeIn, True, events.insert_outcomes),
     }
 
 

@@ -1,7 +1,8 @@
 """One drift job: window of logged decisions vs the serving version's reference sample, stored as a run.
 
 Every job leaves a run row, so failures are counted and visible: `ok` (tested), `skipped` (nothing to
-compare yet: no serving version or too few decisions), `failed` (MLflow or the data could not be read).
+compare yet: no serving version or too few decisions), `failed` (the serving version's registry entry or
+reference sample, MLflow or the data could not be read).
 A Postgres advisory lock keeps the scheduled job, the CLI and the API from running two jobs at once.
 """
 
@@ -22,6 +23,7 @@ from services.monitoring.reference import (
     feature_columns,
     reference_sample,
     serving_version,
+    validation_auc,
 )
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
@@ -50,9 +52,14 @@ def run_job(settings: MonitoringSettings) -> int:
 
 
 def compare_version(
-    conn: psycopg2.extensions.connection, settings: MonitoringSettings, version: str, reference: pl.DataFrame
+    conn: psycopg2.extensions.connection,
+    settings: MonitoringSettings,
+    version: str,
+    reference: pl.DataFrame,
+    version_auc: float | None = None,
 ) -> int:
-    """Test the window of `version` against `reference` and store the run (the job minus MLflow)."""
+    """Test the window of `version` against `reference` and store the run (the job minus MLflow);
+    `version_auc` is the version's validation AUC, stored with the run."""
     started, clock = datetime.now(UTC), time.perf_counter()
     features = feature_columns(reference)
     window = load_window(settings.database_url, version, features, settings.drift_window_rows)
@@ -72,6 +79,7 @@ def compare_version(
         status="ok", started_at=started, finished_at=datetime.now(UTC),
         duration_s=time.perf_counter() - clock, model_version=version, window_start=window.start,
         window_end=window.end, current_rows=window.rows, reference_rows=reference.height,
+        validation_auc=version_auc,
     )  # fmt: skip
     return drift_store.save_run(conn, record, result, html)
 
@@ -82,7 +90,8 @@ def _run_locked(conn: psycopg2.extensions.connection, settings: MonitoringSettin
     try:
         version = serving_version(settings.mlflow_tracking_uri, settings.model_alias)
         reference = reference_sample(settings.mlflow_tracking_uri, version)
-        run_id = compare_version(conn, settings, version, reference)
+        version_auc = validation_auc(settings.mlflow_tracking_uri, version)
+        run_id = compare_version(conn, settings, version, reference, version_auc)
         status, error = "ok", None
     except (NotEnoughData, ReferenceUnavailable) as reason:
         status, error = "skipped", str(reason)

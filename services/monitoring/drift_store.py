@@ -24,6 +24,7 @@ class RunRecord:
     window_end: datetime | None = None
     current_rows: int = 0
     reference_rows: int = 0
+    validation_auc: float | None = None  # of the compared version, from the registry
 
 
 def save_run(
@@ -37,8 +38,8 @@ def save_run(
         cur.execute(
             "INSERT INTO drift_runs (status, started_at, finished_at, duration_s, error, model_version,"
             " window_start, window_end, current_rows, reference_rows, features_tested, drifted_features,"
-            " drift_share, dataset_drift, score_psi) VALUES"
-            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " drift_share, dataset_drift, score_psi, validation_auc) VALUES"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (
                 record.status, record.started_at, record.finished_at, record.duration_s, record.error,
                 record.model_version, record.window_start, record.window_end, record.current_rows,
@@ -48,6 +49,7 @@ def save_run(
                 result.drift_share if result else None,
                 result.dataset_drift if result else None,
                 result.score_psi if result else None,
+                record.validation_auc,
             ),
         )  # fmt: skip
         run_id = int(cur.fetchone()[0])

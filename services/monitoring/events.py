@@ -1,7 +1,7 @@
 """Writes of stream events to Postgres: one multi-row INSERT per batch, duplicates ignored by key.
 
-Used by the stream consumer and by `POST /outcomes`; each function returns what was new, so counters
-count a decision once however often its entry is delivered.
+Used by the stream consumer; each function returns what was new, so counters count a decision once
+however often its entry is delivered.
 """
 
 import hashlib
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
 
-from services.monitoring.schemas import DecisionEvent, OutcomeIn, ShadowEvent
+from services.monitoring.schemas import DecisionEvent, ShadowEvent
 
 
 def names_hash(names: Sequence[str]) -> str:
@@ -65,18 +65,6 @@ def insert_shadows(cur: psycopg2.extensions.cursor, events: Sequence[ShadowEvent
         "INSERT INTO shadow_scores (request_id, row_index, scored_at, champion_version, champion_pd,"
         " challenger_version, challenger_pd) VALUES %s"
         " ON CONFLICT (request_id, row_index) DO NOTHING RETURNING 1",
-        rows,
-        fetch=True,
-    )
-    return len(inserted)
-
-
-def insert_outcomes(cur: psycopg2.extensions.cursor, outcomes: Sequence[OutcomeIn]) -> int:
-    rows = [(o.key(), o.client_id, o.request_id, o.defaulted, o.time) for o in outcomes]
-    inserted = execute_values(
-        cur,
-        "INSERT INTO outcomes (outcome_key, client_id, request_id, defaulted, observed_at) VALUES %s"
-        " ON CONFLICT (outcome_key) DO NOTHING RETURNING 1",
         rows,
         fetch=True,
     )

@@ -12,12 +12,13 @@ from datetime import datetime
 import psycopg2.extensions
 
 from services.features.vocabularies import VOCABULARIES
+from services.monitoring.approval import APPROVED
 
 AGE_EDGES = (25, 35, 45, 55)
 MIN_GROUP_DECISIONS = 30  # smaller groups are shown but get no ratio: their rate is mostly noise
 
 _LOGGED = (
-    "SELECT d.decision, d.feature_values AS x, n.names FROM decision_log d"
+    f"SELECT {APPROVED} AS approved, d.feature_values AS x, n.names FROM decision_log d"
     " JOIN feature_name_sets n USING (names_hash) WHERE d.decided_at >= %(since)s"
 )
 
@@ -29,7 +30,7 @@ def _feature(name: str) -> str:
 
 _GENDER = _feature("app_code_gender_code")
 _AGE = f"COALESCE({_feature('app_age_years')}, -{_feature('app_days_birth')} / 365.25)"
-_APPROVAL = "count(*), avg((decision = 'approved')::int)"
+_APPROVAL = "count(*), avg(approved::int)"
 _QUERIES = {
     "gender": f"WITH logged AS ({_LOGGED}) SELECT {_GENDER} AS g, {_APPROVAL} FROM logged GROUP BY g",
     "age_band": f"WITH logged AS ({_LOGGED}) SELECT width_bucket({_AGE}, %(edges)s::float8[]) AS g,"

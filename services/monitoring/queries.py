@@ -7,10 +7,12 @@ from typing import Any
 import psycopg2
 import redis
 
-from services.monitoring import drift_store, events
+from services.monitoring import drift_store
 from services.monitoring.fairness import GroupRate, approval_by_group
+from services.monitoring.outcomes import outcome_of, settle
 from services.monitoring.performance import Performance, window_performance
-from services.monitoring.schemas import OutcomeIn
+from services.monitoring.schemas import OutcomeIn, RejectedOutcome, SettledOutcome
+from services.monitoring.vintages import Vintage, first_of_month, vintages
 
 
 def drift_run(database_url: str, run_id: int | None, top: int) -> dict[str, Any] | None:
@@ -23,17 +25,29 @@ def drift_report(database_url: str, run_id: int) -> str | None:
         return drift_store.get_report(conn, run_id)
 
 
-def record_outcomes(database_url: str, outcomes: list[OutcomeIn]) -> int:
+def settle_outcomes(
+    database_url: str, outcomes: list[OutcomeIn], source_request_id: str
+) -> tuple[list[SettledOutcome], list[RejectedOutcome]]:
     with closing(psycopg2.connect(database_url)) as conn:
         with conn.cursor() as cur:
-            inserted = events.insert_outcomes(cur, outcomes)
+            found = settle(cur, outcomes, source_request_id)
         conn.commit()
-    return inserted
+    return found
+
+
+def decision_outcome(database_url: str, request_id: str) -> dict[str, Any] | None:
+    with closing(psycopg2.connect(database_url)) as conn, conn.cursor() as cur:
+        return outcome_of(cur, request_id)
 
 
 def performance(database_url: str, days: float) -> Performance:
     with closing(psycopg2.connect(database_url)) as conn:
         return window_performance(conn, datetime.now(UTC) - timedelta(days=days))
+
+
+def by_vintage(database_url: str, months: int) -> list[Vintage]:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return vintages(conn, first_of_month(datetime.now(UTC), months))
 
 
 def fairness(database_url: str, hours: float) -> list[GroupRate]:

@@ -2,7 +2,7 @@
 
 It holds held-out rows with every model feature plus SK_ID_CURR, TARGET, PD and DECISION (see
 services/scoring/tracking.py); drift is measured against it. Samples are cached per version: a version's
-artifacts never change.
+artifacts never change. The version's validation AUC is read from its tags beside it.
 """
 
 import functools
@@ -22,7 +22,12 @@ NON_FEATURE_COLUMNS = ("SK_ID_CURR", "TARGET", "PD", "DECISION")
 
 
 class ReferenceUnavailable(LookupError):
-    """No version to compare with, or its run has no reference sample; the message says which."""
+    """No version behind the alias: nothing to compare with yet (the run is skipped)."""
+
+
+class ModelUnreadable(RuntimeError):
+    """The serving version exists but its registry entry or reference sample cannot be read (the run
+    fails: something that should be there is broken)."""
 
 
 def serving_version(tracking_uri: str, alias: str) -> str:
@@ -38,18 +43,27 @@ def reference_sample(tracking_uri: str, version: str) -> pl.DataFrame:
     client = MlflowClient(tracking_uri)
     try:
         run_id = client.get_model_version(MODEL_NAME, version).run_id
-    except MlflowException:
-        raise ReferenceUnavailable(f"{MODEL_NAME} has no version {version}") from None
+    except MlflowException as error:
+        raise ModelUnreadable(f"{MODEL_NAME} version {version} cannot be read: {error}") from None
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=tmp, tracking_uri=tracking_uri
             )
         except (MlflowException, OSError) as error:
-            raise ReferenceUnavailable(
-                f"version {version} (run {run_id}) has no {REFERENCE_ARTIFACT}: {error}"
+            raise ModelUnreadable(
+                f"version {version} (run {run_id}) has no readable {REFERENCE_ARTIFACT}: {error}"
             ) from None
         return pl.read_parquet(Path(local))
+
+
+def validation_auc(tracking_uri: str, version: str) -> float | None:
+    """The version's validation AUC (tag `val_roc_auc`, set by training), the figure estimates are held to."""
+    try:
+        tags = MlflowClient(tracking_uri).get_model_version(MODEL_NAME, version).tags
+    except MlflowException as error:
+        raise ModelUnreadable(f"{MODEL_NAME} version {version} cannot be read: {error}") from None
+    return float(tags["val_roc_auc"]) if "val_roc_auc" in tags else None
 
 
 def feature_columns(reference: pl.DataFrame) -> list[str]:

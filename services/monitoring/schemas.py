@@ -4,12 +4,16 @@ Stream entries are validated with the same strict models as the API, so a malfor
 with a reason instead of half-written.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+REQUEST_ID_PATTERN = (
+    r"^[\x20-\x7e\xa0-\xff]+$"  # what an X-Request-ID header can carry (latin-1, no controls)
+)
+EARLIEST_YEAR = 2000  # no decision, so no outcome, before then
 _LENIENT = ConfigDict(extra="ignore", allow_inf_nan=False)  # producers may add fields later
 
 
@@ -46,20 +50,22 @@ class ShadowEvent(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    """Whether a client defaulted. It counts for the decision whose request id is `request_id`, or, when
-    no decision has that id (the gateway sends the id of the outcomes request), for the client's decisions."""
+    """Whether a client defaulted on the loan of one decision: the decision whose request id is
+    `request_id`, or without one the client's latest decision at or before `time`."""
 
     model_config = _STRICT
     client_id: int
     defaulted: bool
-    time: AwareDatetime
-    request_id: str | None = Field(default=None, min_length=1)
+    time: AwareDatetime = Field(description="when the outcome was observed")
+    request_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=REQUEST_ID_PATTERN)
 
-    def key(self) -> str:
-        """The same outcome sent twice (stream replay, client retry) has the same key."""
-        if self.request_id is not None:
-            return f"{self.request_id}:{self.client_id}"
-        return f"{self.client_id}@{self.time.isoformat()}"
+    @field_validator("time")
+    @classmethod
+    def in_utc(cls, value: datetime) -> datetime:
+        """Postgres takes offsets up to 15:59 only; years before 2000 settle no decision anyway."""
+        if value.year < EARLIEST_YEAR:
+            raise ValueError(f"time {value.isoformat()} is before {EARLIEST_YEAR}")
+        return value.astimezone(UTC)
 
 
 class OutcomesIn(BaseModel):
@@ -67,9 +73,44 @@ class OutcomesIn(BaseModel):
     outcomes: list[OutcomeIn] = Field(min_length=1, max_length=10_000)
 
 
-class OutcomesAccepted(BaseModel):
-    received: int
-    inserted: int = Field(description="new outcomes; the rest were already recorded")
+class SettledOutcome(BaseModel):
+    item: int = Field(description="position of the outcome in the posted list")
+    client_id: int
+    request_id: str = Field(description="the decision it settles")
+    result: Literal["recorded", "unchanged", "corrected"] = Field(
+        description="recorded: first outcome of the decision; unchanged: the same outcome again; "
+        "corrected: replaces a different earlier outcome (kept in its history)"
+    )
+    revision: int = Field(description="1 for the first outcome of the decision, +1 per correction")
+
+
+class RejectedOutcome(BaseModel):
+    item: int
+    client_id: int
+    request_id: str | None
+    reason: str
+
+
+class OutcomesSettled(BaseModel):
+    accepted: list[SettledOutcome]
+    rejected: list[RejectedOutcome] = Field(description="outcomes that settle no decision: not stored")
+
+
+class OutcomeRevision(BaseModel):
+    revision: int
+    defaulted: bool
+    observed_at: datetime
+    matched_by: Literal["request_id", "latest_decision"]
+    source_request_id: str | None
+    recorded_at: datetime
+    replaced_at: datetime | None
+
+
+class DecisionOutcome(BaseModel):
+    request_id: str
+    client_id: int
+    current: OutcomeRevision
+    history: list[OutcomeRevision] = Field(description="earlier outcomes this one corrected, oldest first")
 
 
 class FeatureDriftOut(BaseModel):
@@ -101,14 +142,56 @@ class DriftRunOut(BaseModel):
     top_features: list[FeatureDriftOut]
 
 
+class RealisedOut(BaseModel):
+    with_outcome: int = Field(description="decisions settled by an outcome (each counted once)")
+    default_rate: float | None
+    auc: float | None = Field(description="null until both defaulters and repayers are known")
+    ks: float | None
+    cost: float | None = Field(description="10 per defaulted approval + 1 per refused non-default")
+    cost_per_decision: float | None
+
+
+class EstimatedOut(BaseModel):
+    decisions: int = Field(description="decisions the estimate reads (settled or not)")
+    default_rate: float | None = Field(description="mean PD")
+    auc: float | None = Field(description="expected AUC if the PDs are calibrated (CBPE)")
+    cost: float | None = Field(description="expected cost: 10 x PD per approval + 1 x (1 - PD) per refusal")
+    cost_per_decision: float | None
+
+
 class PerformanceOut(BaseModel):
     window_days: float
     decisions: int
-    with_outcome: int
-    default_rate: float | None
-    auc: float | None
-    cost: float | None = Field(description="10 per defaulted approval + 1 per refused non-default")
-    cost_per_decision: float | None
+    realised: RealisedOut
+    estimated: EstimatedOut
+
+
+class BandOut(BaseModel):
+    band: str = Field(description="PD range, lower bound included")
+    settled: int
+    defaults: int
+    mean_pd: float
+    observed_default_rate: float
+    jeffreys_low: float = Field(description="95% Jeffreys interval of the true default rate")
+    jeffreys_high: float
+    p_value: float = Field(description="Jeffreys test, one-sided: small when the PD underestimates the risk")
+    verdict: Literal["consistent", "underestimates", "overestimates"]
+
+
+class VintageOut(BaseModel):
+    vintage: str = Field(description="month of decision, UTC (YYYY-MM)")
+    decisions: int
+    approval_rate: float
+    mean_pd: float
+    realised: RealisedOut
+    gini: float | None
+    estimated: EstimatedOut
+    bands: list[BandOut]
+
+
+class VintagesOut(BaseModel):
+    months: int = Field(description="vintages of the current month and this many before it")
+    vintages: list[VintageOut]
 
 
 class GroupApproval(BaseModel):

@@ -11,7 +11,6 @@ class MonitoringSettings(CommonSettings):
     max_body_bytes: int = 1_000_000
 
     decisions_stream: str = "decisions"
-    outcomes_stream: str = "outcomes"
     shadow_stream: str = "scoring:shadow"
     consumer_group: str = "monitoring"
     consumer_name: str = ""  # empty: hostname-pid, unique per process
@@ -30,4 +29,7 @@ class MonitoringSettings(CommonSettings):
     stats_window_hours: float = 24.0
     stats_cache_s: float = 10.0
     performance_window_days: float = 30.0
+    vintage_months: int = 12  # vintages of the current month and this many before it
+    vintage_cache_s: float = 300.0  # vintages change slowly and read a year of decisions
+    estimated_auc_margin: float = 0.05  # alert when the estimated AUC is this far below validation
     top_drift_features: int = 10

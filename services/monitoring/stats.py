@@ -1,5 +1,5 @@
 """Everything the dashboards read from Postgres, gathered in one pass: latest drift run, decision window,
-realised performance and fairness."""
+realised and estimated performance and fairness (vintages, slower to change, are read on their own)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -8,6 +8,7 @@ from typing import Any
 import psycopg2.extensions
 
 from services.monitoring import drift_store
+from services.monitoring.approval import APPROVED
 from services.monitoring.fairness import GroupRate, approval_by_group
 from services.monitoring.performance import Performance, window_performance
 from services.monitoring.settings import MonitoringSettings
@@ -33,8 +34,7 @@ class Snapshot:
 def decision_window(conn: psycopg2.extensions.connection, since: datetime) -> DecisionWindow:
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT count(*), avg((decision = 'approved')::int), avg(pd) FROM decision_log"
-            " WHERE decided_at >= %s",
+            f"SELECT count(*), avg({APPROVED}::int), avg(d.pd) FROM decision_log d WHERE d.decided_at >= %s",
             (since,),
         )
         count, approval, mean_pd = cur.fetchone()

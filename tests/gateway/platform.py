@@ -14,9 +14,10 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 import redis
-from explainer.stack import RedisServer, Worker, register_version
+from explainer.stack import RedisServer, Worker, free_port, register_version
 from features.conftest import write_joined_real_rows
 from mlflow import MlflowClient
+from sklearn.metrics import roc_auc_score
 from sqlalchemy.engine import make_url
 
 from gateway.processes import Service
@@ -43,6 +44,7 @@ class Platform:
     gateway: Service
     worker: Worker | None
     model_version: str
+    worker_metrics: str | None = None  # host:port of the worker's /metrics
 
     def settings(self, **overrides: object) -> GatewaySettings:
         """Settings of an in-process gateway over this platform."""
@@ -64,10 +66,12 @@ class Platform:
             client.close()
 
 
-def champion_on_catalog_names(tracking_uri: str, rows: int = 2000, seed: int = 11) -> str:
+def champion_on_catalog_names(
+    tracking_uri: str, rows: int = 2000, seed: int = 11, alias: str = "champion"
+) -> str:
     """A small LightGBM ScoringModel over the catalog's feature names (so the features service's vectors fit
-    it), registered as the training pipeline lays it out and made the champion; returns its version.
-    Risk falls with the external scores, as in the real data."""
+    it), registered as the training pipeline lays it out (with its AUC as `val_roc_auc`) and given `alias`;
+    returns its version. Risk falls with the external scores, as in the real data."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, len(NAMES)))
     safe = [NAMES.index(n) for n in ("app_ext_source_2", "app_ext_source_3")]
@@ -84,7 +88,9 @@ def champion_on_catalog_names(tracking_uri: str, rows: int = 2000, seed: int = 1
         pl.Series("DECISION", model.decide(pd_values[:300])),
     )
     version = register_version(model, reference, tracking_uri)
-    MlflowClient(tracking_uri).set_registered_model_alias(MODEL_NAME, "champion", version)
+    client = MlflowClient(tracking_uri)
+    client.set_model_version_tag(MODEL_NAME, version, "val_roc_auc", f"{roc_auc_score(y, pd_values):.6f}")
+    client.set_registered_model_alias(MODEL_NAME, alias, version)
     return version
 
 
@@ -120,7 +126,8 @@ def running_platform(
     env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "MLFLOW_TRACKING_URI": tracking_uri}
     features = Service("features", "services.features.app:app", env, work)
     scoring = Service("scoring", "services.scoring.app:app", {**env, "FEATURES_URL": features.url}, work)
-    monitoring = Service("monitoring", "services.monitoring.app:app", env, work)
+    fresh = {"STATS_CACHE_S": "1", "VINTAGE_CACHE_S": "1"}  # figures a test just caused, not cached ones
+    monitoring = Service("monitoring", "services.monitoring.app:app", {**env, **fresh}, work)
     gateway_env = {
         **env,
         "FEATURES_URL": features.url,
@@ -129,13 +136,18 @@ def running_platform(
         "GATEWAY_RATE_LIMIT": rate_limit,
     }
     gateway = Service("gateway", "services.gateway.app:app", gateway_env, work)
-    worker = Worker(env, work / "worker.log", f"gw-{uuid.uuid4().hex[:6]}") if with_worker else None
+    worker_metrics = f"127.0.0.1:{free_port()}"
+    worker_env = {**env, "EXPLAINER_METRICS_PORT": worker_metrics.rsplit(":", 1)[1]}
+    worker = Worker(worker_env, work / "worker.log", f"gw-{uuid.uuid4().hex[:6]}") if with_worker else None
     parts = [redis, features, scoring, monitoring, gateway, *([worker] if worker else [])]
     try:
         redis.start()
         with ThreadPoolExecutor(len(parts)) as pool:
             list(pool.map(lambda part: part.start(), parts[1:]))
-        yield Platform(url, ids, redis, features, scoring, monitoring, gateway, worker, version)
+        yield Platform(
+            url, ids, redis, features, scoring, monitoring, gateway, worker, version,
+            worker_metrics if with_worker else None,
+        )  # fmt: skip
     finally:
         for part in reversed(parts):
             part.stop()

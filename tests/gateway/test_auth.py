@@ -56,20 +56,6 @@ def test_a_revoked_key_is_refused(gateway: TestClient, make_key: Callable[..., s
     assert gateway.post("/v1/outcomes", json=body, headers={"X-API-Key": key}).status_code == 401
 
 
-def test_outcomes_are_published_with_the_request_id(
-    gateway: TestClient, make_key: Callable[..., str], stack: Platform
-) -> None:
-    body = {"outcomes": [{"client_id": 77, "defaulted": True}, {"client_id": 78, "defaulted": False}]}
-    response = gateway.post(
-        "/v1/outcomes", json=body, headers={"X-API-Key": make_key(), "X-Request-ID": "out-1"}
-    )
-    assert response.status_code == 202
-    assert response.json() == {"request_id": "out-1", "accepted": 2}
-    published = [e for e in stack.stream("outcomes") if e["request_id"] == "out-1"]
-    assert [(e["client_id"], e["defaulted"]) for e in published] == [(77, True), (78, False)]
-    assert all(str(e["time"]).endswith("+00:00") for e in published)
-
-
 def test_rate_limit_answers_429_with_retry_after(gateway: TestClient, make_key: Callable[..., str]) -> None:
     key = make_key(rate_limit="3/minute")
     body = {"outcomes": [{"client_id": 1, "defaulted": False}]}

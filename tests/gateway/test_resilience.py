@@ -1,6 +1,6 @@
-"""Parts of the platform going down: features or scoring -> 503 with Retry-After; the explainer's Redis ->
-the score still answers (explanation unavailable, no rate limit) and the decision reaches the stream once
-Redis is back."""
+"""Parts of the platform going down: features, scoring (scores) or monitoring (outcomes) -> 503 with
+Retry-After; the explainer's Redis -> the score still answers (explanation unavailable, no rate limit) and
+the decision reaches the stream once Redis is back."""
 
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +37,18 @@ def test_a_dead_downstream_is_503_with_retry_after(
     assert gateway.get("/readyz").status_code == 503
 
 
+def test_monitoring_down_makes_outcomes_a_503_with_retry_after(
+    stack: Platform, gateway: TestClient, make_key: Callable[..., str], brought_back: list[Service]
+) -> None:
+    stack.monitoring.kill()
+    brought_back.append(stack.monitoring)
+    outcomes = {"outcomes": [{"client_id": 1, "defaulted": False}]}
+    response = gateway.post("/v1/outcomes", json=outcomes, headers={"X-API-Key": make_key()})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "monitoring_unavailable"
+    assert int(response.headers["Retry-After"]) >= 1
+
+
 def test_redis_down_still_scores_and_the_decision_follows_later(
     stack: Platform, gateway: TestClient, make_key: Callable[..., str]
 ) -> None:
@@ -54,12 +66,6 @@ def test_redis_down_still_scores_and_the_decision_follows_later(
             bodies.append(response.json())
         assert statuses == [200, 200]
         assert all(b["explanation"] == {"id": None, "status": "unavailable", "url": None} for b in bodies)
-        outcomes = gateway.post(
-            "/v1/outcomes",
-            json={"outcomes": [{"client_id": 1, "defaulted": False}]},
-            headers={"X-API-Key": key},
-        )
-        assert outcomes.status_code == 503 and "Retry-After" in outcomes.headers
     finally:
         stack.redis.start()
     deadline = time.monotonic() + 20

@@ -23,7 +23,6 @@ def settings(database_url: str) -> Iterator[MonitoringSettings]:
     found = MonitoringSettings(
         database_url=database_url,
         decisions_stream=f"{prefix}:decisions",
-        outcomes_stream=f"{prefix}:outcomes",
         shadow_stream=f"{prefix}:shadow",
         run_consumer=False,
         consumer_block_ms=100,
@@ -32,7 +31,7 @@ def settings(database_url: str) -> Iterator[MonitoringSettings]:
     )
     yield found
     client = redis.Redis.from_url(found.redis_url)
-    client.delete(found.decisions_stream, found.outcomes_stream, found.shadow_stream)
+    client.delete(found.decisions_stream, found.shadow_stream)
     client.close()
 
 

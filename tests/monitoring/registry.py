@@ -1,5 +1,5 @@
 """A real MLflow registry in a temporary directory (SQLite store, local artifacts): one registered version
-whose run carries a reference sample, as training leaves it."""
+whose run carries a reference sample and whose tags carry its validation AUC, as training leaves them."""
 
 from pathlib import Path
 
@@ -8,6 +8,8 @@ from mlflow import MlflowClient
 
 from services.monitoring.reference import REFERENCE_ARTIFACT
 from services.scoring.registry import CHAMPION, MODEL_NAME
+
+VALIDATION_AUC = 0.78
 
 
 def registry_with_version(root: Path, reference: pl.DataFrame) -> str:
@@ -22,5 +24,6 @@ def registry_with_version(root: Path, reference: pl.DataFrame) -> str:
     client.set_terminated(run.info.run_id)
     client.create_registered_model(MODEL_NAME)
     version = client.create_model_version(MODEL_NAME, run.info.artifact_uri, run_id=run.info.run_id)
+    client.set_model_version_tag(MODEL_NAME, version.version, "val_roc_auc", str(VALIDATION_AUC))
     client.set_registered_model_alias(MODEL_NAME, CHAMPION, version.version)
     return uri

@@ -1,7 +1,11 @@
 """Drift jobs end to end: logged decisions vs the serving version's reference sample from MLflow, results
 and the Evidently report stored in Postgres and served over HTTP."""
 
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -9,10 +13,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from monitoring.factories import decision, decisions_from_features, reference_from_features, write_decisions
-from monitoring.registry import registry_with_version
+from monitoring.registry import VALIDATION_AUC, registry_with_version
 from services.cli import app as credit
 from services.features.catalog import NAMES
 from services.monitoring.app import create_app
+from services.monitoring.reference import REFERENCE_ARTIFACT
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
 
@@ -56,6 +61,7 @@ def test_drift_run_stores_results_and_serves_the_report(drifted_log: MonitoringS
         metrics = client.get("/metrics").text
         assert f"monitoring_drifted_features {float(run['drifted_features'])}" in metrics
         assert 'monitoring_drift_runs_total{status="ok"} 1.0' in metrics
+        assert f"monitoring_validation_auc {VALIDATION_AUC}" in metrics
 
 
 def test_drift_cli_prints_the_run(drifted_log: MonitoringSettings) -> None:
@@ -104,3 +110,35 @@ def test_window_reads_the_latest_vectors_back_with_missing_values(settings: Moni
     assert window.start == datetime(2026, 1, 1, tzinfo=UTC) and window.end == datetime(2026, 1, 2, tzinfo=UTC)
     assert load_window(settings.database_url, "1", ["a"], rows=1).frame["a"].to_list() == [2.0]
     assert load_window(settings.database_url, "3", ["a"], rows=10).rows == 0
+
+
+def test_a_version_whose_files_cannot_be_read_is_a_failed_run(
+    settings: MonitoringSettings, feature_sets: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    reference = reference_from_features(feature_sets["reference"].select(COLUMNS[:20]), seed=1)
+    uri = registry_with_version(tmp_path, reference)
+    shutil.rmtree(tmp_path / "artifacts")  # the version is registered, its files are gone
+    with TestClient(create_app(settings.model_copy(update={"mlflow_tracking_uri": uri}))) as client:
+        run = client.post("/drift/run").json()
+        metrics = client.get("/metrics").text
+    assert run["status"] == "failed"
+    assert run["error"].startswith("ModelUnreadable: version 1") and REFERENCE_ARTIFACT in run["error"]
+    assert 'monitoring_drift_runs_total{status="failed"} 1.0' in metrics
+    assert 'monitoring_drift_job_duration_seconds{status="failed"}' in metrics
+
+
+def test_two_drift_jobs_started_at_once_run_one_and_refuse_the_other(drifted_log: MonitoringSettings) -> None:
+    start = threading.Barrier(2)
+    with TestClient(create_app(drifted_log)) as client:
+
+        def run() -> tuple[int, dict]:
+            start.wait()
+            response = client.post("/drift/run")
+            return response.status_code, response.json()
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = sorted(pool.map(lambda _: run(), range(2)), key=lambda answer: answer[0])
+        assert [status for status, _ in answers] == [200, 409]
+        assert answers[0][1]["status"] == "ok"
+        assert answers[1][1]["error"]["code"] == "job_running"
+        assert client.get("/metrics").text.count('monitoring_drift_runs_total{status="ok"} 1.0') == 1

@@ -1,6 +1,6 @@
-"""Outcomes (POST /outcomes), realised performance and fairness from the decision log, over HTTP."""
+"""Realised and estimated performance and fairness from the decision log, over HTTP."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,27 +22,42 @@ def outcome(client_id: int, defaulted: bool, request_id: str | None = None) -> d
             "request_id": request_id}  # fmt: skip
 
 
-def test_realised_default_rate_auc_and_cost(settings: MonitoringSettings, client: TestClient) -> None:
+def test_realised_and_estimated_performance_count_each_decision_once(
+    settings: MonitoringSettings, client: TestClient
+) -> None:
     # PD ranks the outcomes perfectly except one pair; decisions at threshold 0.3.
     scored = [(0.05, False), (0.1, False), (0.2, True), (0.25, False), (0.4, True), (0.6, True)]
     events = [decision(pd=pd, client_id=200000 + i) for i, (pd, _) in enumerate(scored)]
     events.append(decision(pd=0.1, client_id=300000))  # no outcome yet
-    write_decisions(settings, events)
-    # Half name their decision's request id; the others carry the id of the request that posted them,
-    # as the gateway sends them, and count for their client's decisions.
+    earlier = [  # earlier decisions of the same clients: an outcome without request id settles the latest
+        decision(pd=0.9, client_id=200000 + i, time=datetime.now(UTC) - timedelta(days=2)) for i in range(6)
+    ]
+    write_decisions(settings, events + earlier)
+    # Half name their decision's request id, the others settle their client's latest decision.
     outcomes = [
-        outcome(200000 + i, defaulted, event["request_id"] if i % 2 else "outcomes-post-1")
+        outcome(200000 + i, defaulted, event["request_id"] if i % 2 else None)
         for i, ((_, defaulted), event) in enumerate(zip(scored, events, strict=False))
     ]
-    accepted = client.post("/outcomes", json={"outcomes": outcomes}).json()
-    assert accepted == {"received": 6, "inserted": 6}
-    assert client.post("/outcomes", json={"outcomes": outcomes[:2]}).json()["inserted"] == 0
+    for attempt in range(3):  # a client retrying after a 503 sends the same outcomes again
+        settled = client.post("/outcomes", json={"outcomes": outcomes}).json()
+        assert settled["rejected"] == []
+        assert [a["request_id"] for a in settled["accepted"]] == [e["request_id"] for e in events[:6]]
+        assert {a["result"] for a in settled["accepted"]} == {"unchanged" if attempt else "recorded"}
     found = client.get("/performance").json()
-    assert found["decisions"] == 7 and found["with_outcome"] == 6
-    assert found["default_rate"] == pytest.approx(0.5)
-    assert found["auc"] == pytest.approx(8 / 9)  # 8 of the 9 (defaulter, repayer) pairs ordered right
-    assert found["cost"] == 10.0  # one approved defaulter (PD 0.2), no refused repayer
-    assert found["cost_per_decision"] == pytest.approx(10 / 6)
+    assert found["decisions"] == 13
+    realised, estimated = found["realised"], found["estimated"]
+    assert realised["with_outcome"] == 6
+    assert realised["default_rate"] == pytest.approx(0.5)
+    assert realised["auc"] == pytest.approx(8 / 9)  # 8 of the 9 (defaulter, repayer) pairs ordered right
+    assert realised["ks"] == pytest.approx(2 / 3)
+    assert realised["cost"] == 10.0  # one approved defaulter (PD 0.2), no refused repayer
+    assert realised["cost_per_decision"] == pytest.approx(10 / 6)
+    pds = [pd for pd, _ in scored] + [0.1] + [0.9] * 6
+    assert estimated["decisions"] == 13
+    assert estimated["default_rate"] == pytest.approx(sum(pds) / 13)
+    approved_pds, refused_pds = [p for p in pds if p < 0.3], [p for p in pds if p >= 0.3]
+    assert estimated["cost"] == pytest.approx(10 * sum(approved_pds) + sum(1 - p for p in refused_pds))
+    assert 0.5 < estimated["auc"] < 1.0
 
 
 def test_approval_ratios_by_gender_and_age_band(settings: MonitoringSettings, client: TestClient) -> None:

@@ -1,7 +1,6 @@
-"""A real Prometheus (Debian's package) scrapes the monitoring service and sees the drift figures."""
+"""A real Prometheus (Debian's package, through infra/prometheus/server.py) scrapes the monitoring service
+and sees the drift figures."""
 
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ import pytest
 import uvicorn
 from explainer.stack import free_port
 
+from monitoring.prometheus import prometheus_server, query
 from services.monitoring import drift_store
 from services.monitoring.app import create_app
 from services.monitoring.drift import compare
@@ -55,30 +55,9 @@ def monitoring_url(settings: MonitoringSettings) -> Iterator[str]:
 
 @pytest.fixture
 def prometheus(monitoring_url: str, tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus not found: run scripts/install-system-deps.sh")
-    config = tmp_path / "prometheus.yml"
     target = monitoring_url.removeprefix("http://")
-    config.write_text(
-        "global: {scrape_interval: 1s}\n"
-        f"scrape_configs: [{{job_name: monitoring, static_configs: [{{targets: ['{target}']}}]}}]\n"
-    )
-    port = free_port()
-    log = (tmp_path / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{url}/-/ready").status_code == 200, "Prometheus to start")
+    with prometheus_server.serve(tmp_path, free_port(), {"monitoring": target}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def store_drift_run(settings: MonitoringSettings) -> float:
@@ -99,10 +78,8 @@ def test_prometheus_scrapes_the_drift_share(settings: MonitoringSettings, promet
     share = store_drift_run(settings)
     assert share == 0.5
 
-    def scraped() -> list:
-        body = httpx.get(f"{prometheus}/api/v1/query", params={"query": "monitoring_drift_share"}).json()
-        return body["data"]["result"]
-
-    result = wait_until(scraped, "Prometheus to scrape monitoring_drift_share")
+    result = wait_until(
+        lambda: query(prometheus, "monitoring_drift_share"), "Prometheus to scrape monitoring_drift_share"
+    )
     assert float(result[0]["value"][1]) == share
     assert result[0]["metric"]["job"] == "monitoring"
