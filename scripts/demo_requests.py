@@ -62,7 +62,7 @@ def show_score(client: httpx.Client, body: dict) -> None:
     status = wait_for_explanation(client, explanation["url"])
     if status["status"] != "done":
         raise RuntimeError(f"explanation failed: {status.get('reason')}")
-    for reason in status["result"]["reasons"][:4]:
+    for reason in status["result"]["principal_reasons"]:
         print(f"  - {reason['text']}")
 
 

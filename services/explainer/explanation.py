@@ -1,4 +1,5 @@
-"""Scored rows explained: PD and decision from the ScoringModel, top-k SHAP contributions, reasons."""
+"""Scored rows explained: PD and decision from the ScoringModel, SHAP contributions summed per reason
+family, the top-k features, and the principal reasons in words."""
 
 import math
 from collections.abc import Sequence
@@ -7,9 +8,10 @@ import numpy as np
 
 from services.explainer.metrics import SHAP_SECONDS
 from services.explainer.models import LoadedVersion
-from services.explainer.reasons import reasons_for
+from services.explainer.reasons import direction, principal_reasons
 from services.explainer.schemas import Contribution, Explanation
 from services.explainer.shap_values import contributions
+from services.features.families import catalogue
 
 
 def explain_rows(
@@ -24,7 +26,8 @@ def explain_rows(
     decisions = model.decide(pd_values)
     explanations = []
     for i, client_id in enumerate(client_ids):
-        top = top_contributions(model.feature_names, rows[i], shap[i], top_k)
+        families = loaded.families.totals(shap[i])
+        decision = str(decisions[i])
         explanations.append(
             Explanation(
                 model_version=version,
@@ -32,10 +35,13 @@ def explain_rows(
                 base_value=float(base_values[i]),
                 raw_margin=float(base_values[i] + shap[i].sum()),
                 pd=float(pd_values[i]),
-                decision=str(decisions[i]),
+                decision=decision,
                 threshold=model.threshold,
-                contributions=top,
-                reasons=reasons_for(top, str(decisions[i]), loaded.medians),
+                contributions=top_contributions(model.feature_names, rows[i], shap[i], top_k),
+                families=families,
+                principal_reasons=principal_reasons(
+                    decision, families, model.feature_names, rows[i], shap[i], loaded.repaid_medians
+                ),
             )
         )
     return explanations
@@ -45,13 +51,16 @@ def top_contributions(
     names: tuple[str, ...], row: np.ndarray, shap: np.ndarray, top_k: int
 ) -> list[Contribution]:
     """The k largest |SHAP values|; features the trees never used (SHAP exactly 0) say nothing."""
+    plain = catalogue()
     order = [i for i in np.argsort(-np.abs(shap), kind="stable")[:top_k] if shap[i] != 0.0]
     return [
         Contribution(
             feature=names[i],
+            label=plain[names[i]].label,
+            family=plain[names[i]].family,
             value=None if math.isnan(row[i]) else float(row[i]),
             shap_value=float(shap[i]),
-            direction="raises risk" if shap[i] > 0 else "lowers risk",
+            direction=direction(shap[i]),
         )
         for i in order
     ]

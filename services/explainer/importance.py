@@ -1,26 +1,45 @@
-"""Global importance of a model version: mean |SHAP value| over its reference sample, as JSON and PNG."""
+"""Global importance of a model version: mean |SHAP value| over its reference sample, per feature and
+per reason family (the mean |sum| of a family's contributions: what its reasons weigh), as JSON and PNG."""
 
 import io
 
 import matplotlib.pyplot as plt
+import numpy as np
 import polars as pl
 
-from services.explainer.schemas import FeatureImportance, GlobalImportance
-from services.scoring.evaluation import global_importance
+from services.explainer.reasons import Families
+from services.explainer.schemas import FamilyImportance, FeatureImportance, GlobalImportance
+from services.explainer.shap_values import contributions
+from services.features.families import FAMILY_BY_KEY, catalogue
 from services.scoring.model import ScoringModel
 from services.scoring.plots import importance_figure
 
 
 def version_importance(model: ScoringModel, version: str, reference: pl.DataFrame) -> GlobalImportance:
-    """The same computation training logs (`global_importance`), over the rows monitoring compares to."""
+    """The figure training logs (mean |SHAP value| per feature), over the rows monitoring compares to."""
     rows = reference.select(model.feature_names).to_numpy().astype("float64")
-    table = global_importance(model.booster, rows, model.feature_names)
-    features = [FeatureImportance(**row) for row in table.iter_rows(named=True)]
-    return GlobalImportance(model_version=version, rows=len(rows), features=features)
+    shap, _ = contributions(model.booster, rows)
+    plain = catalogue()
+    per_feature = np.abs(shap).mean(axis=0)
+    features = [
+        FeatureImportance(
+            feature=name, label=plain[name].label, family=plain[name].family, mean_abs_shap=value
+        )
+        for name, value in sorted(
+            zip(model.feature_names, per_feature.tolist(), strict=True), key=lambda item: -item[1]
+        )
+    ]
+    columns = Families.of(model.feature_names).columns
+    per_family = {key: float(np.abs(shap[:, index].sum(axis=1)).mean()) for key, index in columns.items()}
+    families = [
+        FamilyImportance(family=key, title=FAMILY_BY_KEY[key].title, mean_abs_shap=value)
+        for key, value in sorted(per_family.items(), key=lambda item: -item[1])
+    ]
+    return GlobalImportance(model_version=version, rows=len(rows), features=features, families=families)
 
 
 def importance_png(importance: GlobalImportance) -> bytes:
-    table = pl.DataFrame([f.model_dump() for f in importance.features])
+    table = pl.DataFrame([f.model_dump() for f in importance.features]).select("feature", "mean_abs_shap")
     figure = importance_figure(table)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight")

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from services.explainer.metrics import MODEL_CACHE
+from services.explainer.reasons import Families
 from services.scoring.model import ScoringModel
 from services.scoring.model_store import ModelVersionNotFound, load_version
 from services.scoring.registry import MODEL_NAME
@@ -29,7 +30,16 @@ class TrackingUnreachable(ConnectionError):
 @dataclass(frozen=True)
 class LoadedVersion:
     model: ScoringModel
-    medians: dict[str, float]  # per feature over the reference sample: "usual" in the reasons
+    repaid_medians: dict[str, float]  # per feature over the reference sample's repaid clients
+    families: Families
+
+
+def loaded_version(model: ScoringModel, reference: pl.DataFrame) -> LoadedVersion:
+    """The model with what its reasons need: its families, and typical repaid clients (TARGET 0)."""
+    repaid = reference.filter(pl.col("TARGET") == 0).select(model.feature_names)
+    medians = repaid.median().row(0, named=True)
+    known = {name: float(value) for name, value in medians.items() if value is not None}
+    return LoadedVersion(model, known, Families.of(model.feature_names))
 
 
 class VersionCache:
@@ -67,9 +77,7 @@ class VersionCache:
     def _load(self, version: str) -> LoadedVersion:
         self._require_tracking()
         model = load_version(version, MlflowClient(self.tracking_uri))
-        reference = self.reference(version).select(model.feature_names)
-        medians = reference.median().row(0, named=True)
-        return LoadedVersion(model, {name: value for name, value in medians.items() if value is not None})
+        return loaded_version(model, self.reference(version))
 
     def _require_tracking(self) -> None:
         """Ask /health first: MLflow's client would retry an outage for minutes, and the registry lookup

@@ -33,17 +33,29 @@ class Job:
 
 class Contribution(BaseModel):
     feature: str
+    label: str = Field(description="the feature in plain words")
+    family: str = Field(description="the reason family it belongs to")
     value: float | None = Field(description="the feature's value; null = missing")
     shap_value: float = Field(description="contribution to the raw margin (log-odds of default)")
     direction: Direction
 
 
-class Reason(BaseModel):
-    feature: str
+class FamilyContribution(BaseModel):
+    family: str
+    title: str = Field(description="the family in plain words")
+    shap_value: float = Field(description="sum of its features' contributions (log-odds of default)")
     direction: Direction
+
+
+class PrincipalReason(BaseModel):
+    family: str
+    title: str
+    direction: Direction
+    features: list[str] = Field(description="the leading features the text names, strongest first")
     text: str = Field(
         description="plain language, e.g. "
-        '"Normalised score from ... 3 is 0.12, lower than usual (0.5): raises risk"'
+        '"External credit scores: external score 3 is 0.12, below the 0.53 typical of repaid clients. '
+        'This raises the risk."'
     )
 
 
@@ -53,10 +65,17 @@ class Explanation(BaseModel):
     base_value: float = Field(description="expected raw margin over the training data (log-odds)")
     raw_margin: float = Field(description="base_value + the sum of every feature's SHAP value")
     pd: float = Field(description="calibrated probability of default")
-    decision: Literal["approved", "refused"]
+    decision: Literal["approved", "review", "refused"]
     threshold: float
-    contributions: list[Contribution] = Field(description="top-k by |SHAP value|")
-    reasons: list[Reason] = Field(description="by impact; for a refusal the risk-raising ones first")
+    contributions: list[Contribution] = Field(description="top-k features by |SHAP value|")
+    families: list[FamilyContribution] = Field(
+        description="every family's summed contribution, largest |sum| first; "
+        "base_value + their sum = raw_margin"
+    )
+    principal_reasons: list[PrincipalReason] = Field(
+        description="what the customer is told: for refused and review up to four families raising the "
+        "risk, for approved up to four strengths; strongest first, gender never"
+    )
 
 
 class ExplanationStatus(BaseModel):
@@ -68,13 +87,22 @@ class ExplanationStatus(BaseModel):
 
 class FeatureImportance(BaseModel):
     feature: str
+    label: str
+    family: str
     mean_abs_shap: float
+
+
+class FamilyImportance(BaseModel):
+    family: str
+    title: str
+    mean_abs_shap: float = Field(description="mean over the rows of |the family's summed contribution|")
 
 
 class GlobalImportance(BaseModel):
     model_version: str
     rows: int = Field(description="reference-sample rows the mean |SHAP value| is taken over")
     features: list[FeatureImportance] = Field(description="largest first")
+    families: list[FamilyImportance] = Field(description="largest first")
 
 
 class ImportanceStatus(BaseModel):

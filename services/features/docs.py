@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.features.catalog import FEATURE_SET_HASH, FEATURES
+from services.features.families import FAMILIES, catalogue
 from services.features.vocabularies import VOCABULARIES
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "features.md"
@@ -17,7 +18,8 @@ _SECTIONS = {
 
 
 def render() -> str:
-    """The Markdown page: one table per source, then the categorical vocabularies."""
+    """The Markdown page: the reason families, one table per source, then the categorical vocabularies."""
+    plain = catalogue()
     lines = [
         "# Features",
         "",
@@ -33,11 +35,29 @@ def render() -> str:
         "docs/scale.md).",
         "History aggregates are named `<source>_<subset>_<quantity>_<aggregation>`; a client without rows",
         "in a table gets missing values for that table's aggregates.",
+        "",
+        "## Reason families",
+        "",
+        "Explanations sum the features' contributions per family and word the principal reasons per family",
+        "(services/features/families.py); each feature has one family, a plain label and a unit.",
+        "Protected families are never a reason and are left out of the model unless asked for.",
+        "",
+        "| family | title | features | protected |",
+        "|---|---|---|---|",
+    ]
+    counts = {f.key: sum(p.family == f.key for p in plain.values()) for f in FAMILIES}
+    lines += [
+        f"| `{f.key}` | {f.title} | {counts[f.key]} | {'yes' if f.protected else ''} |" for f in FAMILIES
     ]
     for prefix, title in _SECTIONS.items():
         section = [f for f in FEATURES if f.name.split("_", 1)[0] == prefix]
-        lines += ["", f"## {title} ({len(section)})", "", "| name | kind | description |", "|---|---|---|"]
-        lines += [f"| `{f.name}` | {f.kind} | {f.description} |" for f in section]
+        header = "| name | kind | family | plain label | unit | description |"
+        lines += ["", f"## {title} ({len(section)})", "", header, "|---|---|---|---|---|---|"]
+        lines += [
+            f"| `{f.name}` | {f.kind} | {plain[f.name].family} | {plain[f.name].label} | {plain[f.name].unit}"
+            f" | {f.description} |"
+            for f in section
+        ]
     lines += ["", "## Category vocabularies", ""]
     lines += [
         f"- `{column}`: " + ", ".join(f"{i} = {v}" for i, v in enumerate(vocab))

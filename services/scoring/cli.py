@@ -67,13 +67,18 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed for splits, search and LightGBM.")] = TrainingConfig.seed,
     threads: Annotated[int, typer.Option(min=1, help="LightGBM threads (at most the free cores).")] = 2,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "credit-scoring",
+    include_gender: Annotated[
+        bool, typer.Option(help="Let the model use gender (left out by default; logged as a param).")
+    ] = TrainingConfig.include_gender,
 ) -> None:
     """Train on the materialised features and TARGET; log to MLflow; register a challenger version."""
     settings = CommonSettings()
     with user_errors():
         tracking.connect(settings.mlflow_tracking_uri)
         data = load_training_set(settings.database_url)
-        config = TrainingConfig(trials=trials, folds=folds, seed=seed, threads=threads)
+        config = TrainingConfig(
+            trials=trials, folds=folds, seed=seed, threads=threads, include_gender=include_gender
+        )
         report = train_and_register(data, config, experiment)
     typer.echo(
         f"run {report.run_id}: registered {registry.MODEL_NAME} version {report.version} as "

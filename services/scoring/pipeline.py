@@ -24,6 +24,7 @@ from services.scoring.training import (
     imbalance_options,
     monotone_constraints,
     refit,
+    without_protected,
 )
 from services.scoring.tuning import Candidate, confirm, search
 
@@ -51,6 +52,7 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
     _, ids_te, x_tr, x_te, y_tr, y_te = train_test_split(
         data.client_ids, data.x, data.y, test_size=config.test_size, stratify=data.y, random_state=config.seed
     )
+    x_tr = without_protected(x_tr, data.names, config.include_gender)
     monotone = monotone_constraints(data.names)
     params, cv = _choose_params(x_tr, y_tr, monotone, config, log_candidate)
     calibrator = fit_calibrator(cv.oof, y_tr)
@@ -66,6 +68,7 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
             **params,
             "num_iterations": cv.best_iteration,
             **_monotone_param(data.names, monotone),
+            "include_gender": config.include_gender,
         },
         validation=decision_metrics(y_tr, validation_pd, threshold),
         test=decision_metrics(y_te, test_pd, threshold),

@@ -13,6 +13,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from services.features.families import protected_features
+
 BASE_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "metric": "auc",
@@ -54,6 +56,7 @@ class TrainingConfig:
     threads: int = 2
     search_rows: int = 30_000  # imbalance options and the search run on at most this many training rows
     confirm_repeats: int = 2  # fresh fold splits a search winner must also win on to replace the defaults
+    include_gender: bool = False  # gender is not a model input unless asked (`credit train --include-gender`)
 
 
 def min_leaf_size(rows: int) -> int:
@@ -81,6 +84,21 @@ def default_params(rows: int) -> dict[str, Any]:
         "lambda_l2": 10.0 if large else 50.0,
         "bagging_fraction": BASE_PARAMS["bagging_fraction"] if large else 0.5,
     }
+
+
+def without_protected(x: np.ndarray, names: Sequence[str], include_gender: bool = False) -> np.ndarray:
+    """The training matrix with the protected columns (gender) made missing, unless asked to keep them.
+
+    A column holding one value is never split on, so the model cannot use gender at all (its SHAP value
+    is exactly 0), while the vector keeps the feature set's layout that serving, batch scoring and the
+    explainer check. Only the rows the trees are fitted on are masked: predictions ignore the column.
+    """
+    protected = [i for i, name in enumerate(names) if name in protected_features()]
+    if include_gender or not protected:
+        return x
+    masked = x.copy()
+    masked[:, protected] = np.nan
+    return masked
 
 
 def monotone_constraints(names: Sequence[str]) -> tuple[int, ...]:

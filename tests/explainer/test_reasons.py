@@ -1,4 +1,5 @@
-"""Reason-code wording (catalog descriptions, compared with the reference median) and their order."""
+"""Reason wording (plain labels, units, comparisons only where consistent), principal reasons per family
+(at most four, the decision's way, gender never) and family sums adding up to the margin."""
 
 import numpy as np
 import pytest
@@ -6,80 +7,99 @@ import pytest
 from explainer.conftest import SmallModel
 from services.explainer.cache import explanation_id
 from services.explainer.explanation import explain_rows
-from services.explainer.models import LoadedVersion
-from services.explainer.reasons import reasons_for
-from services.explainer.schemas import Contribution
+from services.explainer.models import loaded_version
+from services.explainer.reasons import Families, describe, principal_reasons
 
-MEDIANS = {"app_ext_source_3": 0.5, "app_days_birth": -16_000.0}
-
-
-def contribution(feature: str, value: float | None, shap_value: float) -> Contribution:
-    direction = "raises risk" if shap_value > 0 else "lowers risk"
-    return Contribution(feature=feature, value=value, shap_value=shap_value, direction=direction)
-
-
-def texts(contributions: list[Contribution], decision: str) -> list[str]:
-    return [r.text for r in reasons_for(contributions, decision, MEDIANS)]
-
-
-def test_wording_uses_catalog_descriptions_and_compares_with_the_median() -> None:
-    found = texts([
-        contribution("app_ext_source_3", 0.12, 0.9),
-        contribution("app_days_birth", -9_500.5, 0.3),
-        contribution("app_flag_email", 0.0, 0.2),
-        contribution("app_name_income_type_code", 2.0, -0.1),
-        contribution("app_ext_source_2", None, 0.05),
-        contribution("model_only_feature", 7.0, 0.01),
-    ], "approved")  # fmt: skip
-    assert found == [
-        "Normalised score from external data source 3 is 0.12, lower than usual (0.5): raises risk",
-        "Client's age in days, negative, relative to the application is -9,500 days = 26.0 years,"
-        " higher than usual (-16,000 days = 43.8 years): raises risk",
-        "Client gave an e-mail address (no): raises risk",
-        "NAME_INCOME_TYPE is Pensioner: lowers risk",
-        "Normalised score from external data source 2 is missing: raises risk",
-        "model_only_feature is 7: raises risk",
-    ]
+NAMES = (
+    "app_ext_source_3",
+    "app_ext_source_mean",
+    "app_days_birth",
+    "app_code_gender_code",
+    "app_flag_email",
+    "app_name_income_type_code",
+    "app_credit_to_income",
+    "app_annuity_to_income",
+)
+REPAID = {"app_ext_source_3": 0.55, "app_days_birth": -16_000.0, "app_credit_to_income": 3.0}
 
 
-def test_refusal_lists_risk_raising_reasons_first_approval_orders_by_impact() -> None:
-    mixed = [
-        contribution("app_ext_source_3", 0.9, -0.8),
-        contribution("app_days_birth", -8_000.0, 0.3),
-        contribution("app_flag_email", 1.0, -0.2),
-        contribution("app_ext_source_2", None, 0.1),
-    ]
-    refused = reasons_for(mixed, "refused", MEDIANS)
-    approved = reasons_for(mixed, "approved", MEDIANS)
-    assert [r.feature for r in refused] == [
-        "app_days_birth",
-        "app_ext_source_2",
-        "app_ext_source_3",
-        "app_flag_email",
-    ]
-    assert [r.feature for r in approved] == [
-        "app_ext_source_3",
-        "app_days_birth",
-        "app_flag_email",
-        "app_ext_source_2",
-    ]
+@pytest.mark.parametrize(
+    ("name", "value", "effect", "expected"),
+    [
+        ("app_ext_source_3", 0.12, "raises risk", "external score 3 is 0.12, below the 0.55 typical of repaid clients"),  # noqa: E501
+        ("app_ext_source_3", 0.80, "lowers risk", "external score 3 is 0.80, above the 0.55 typical of repaid clients"),  # noqa: E501
+        # the other side of the median from the effect: said without a comparison, never "lower ... lowers"
+        ("app_ext_source_3", 0.47, "lowers risk", "external score 3 is 0.47"),
+        ("app_ext_source_3", 0.60, "raises risk", "external score 3 is 0.60"),
+        ("app_ext_source_1", np.nan, "raises risk", "no external score 1 on file"),
+        ("app_days_birth", -9_500.0, "raises risk", "age is 26.0 years, below the 43.8 years typical of repaid clients"),  # noqa: E501
+        ("app_days_employed", -240.0, "raises risk", "time in the current job is 8 months"),
+        ("app_days_employed", np.nan, "raises risk", "time in the current job not known"),
+        ("app_credit_to_income", 5.26, "raises risk", "credit amount relative to yearly income is 5.3 times"),
+        ("app_annuity_to_income", 0.234, "raises risk", "annuity as a share of yearly income is 23%"),
+        ("app_amt_income_total", 112_500.0, "lowers risk", "yearly income is 112,500"),
+        ("app_flag_email", 0.0, "raises risk", "e-mail address given: no"),
+        ("app_name_income_type_code", 2.0, "lowers risk", "income type: Pensioner"),
+        ("app_organization_type_code", 99.0, "raises risk", "employer type: a value outside the usual list"),
+        ("app_flag_own_realty_code", 0.0, "lowers risk", "owns a home: no"),
+        ("instalments_last_year_is_late_mean", 0.25, "raises risk", "share of instalments of the last year paid late is 25%"),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_a_value_reads_in_its_unit_and_compares_only_when_consistent(
+    name: str, value: float, effect: str, expected: str
+) -> None:
+    assert describe(name, value, effect, REPAID.get(name, -16_000.0 if "days" in name else None)) == expected
 
 
-def test_explanations_of_a_batch_match_the_model(small: SmallModel) -> None:
+def reasons(decision: str, shap: list[float], row: list[float]) -> list:
+    families = Families.of(NAMES).totals(np.array(shap))
+    return principal_reasons(decision, families, NAMES, np.array(row), np.array(shap), REPAID)
+
+
+ROW = [0.2, 0.3, -9_000.0, 1.0, 0.0, 0.0, 6.0, 0.3]
+
+
+def test_a_refusal_gives_at_most_four_families_raising_the_risk_strongest_first_gender_never() -> None:
+    shap = [0.5, 0.6, 0.3, 2.0, 0.2, 0.1, 0.05, 0.04]  # gender strongest; five other families raise it
+    found = reasons("refused", shap, ROW)
+    assert [r.family for r in found] == ["external_scores", "age", "documents_contact", "occupation"]
+    assert found[0].features == ["app_ext_source_mean", "app_ext_source_3"]  # one reason for both
+    assert found[0].text == (
+        "External credit scores: average external score is 0.30; external score 3 is 0.20, below the 0.55"
+        " typical of repaid clients. This raises the risk."
+    )
+    assert all(r.direction == "raises risk" for r in found)
+    assert reasons("review", shap, ROW) == found  # review is told what a refusal is
+
+
+def test_an_approval_gives_its_strengths_and_skips_families_pulling_the_other_way() -> None:
+    shap = [-0.5, 0.7, -0.3, -2.0, 0.0, -0.1, 0.2, -0.4]
+    found = reasons("approved", shap, ROW)
+    assert [r.family for r in found] == [
+        "term_annuity",
+        "age",
+        "occupation",
+    ]  # scores net +0.2: not a strength
+    assert all(r.direction == "lowers risk" and r.text.endswith("This lowers the risk.") for r in found)
+
+
+def test_explanations_of_a_batch_match_the_model_and_families_add_up_to_the_margin(small: SmallModel) -> None:
     rows = small.x[3:8]
     client_ids = [42, None, 7, 8, 9]
-    results = explain_rows(LoadedVersion(small.model, MEDIANS), "7", rows, client_ids, top_k=3)
+    results = explain_rows(loaded_version(small.model, small.reference), "7", rows, client_ids, top_k=3)
     expected_pd = small.model.predict_pd(rows)
     margins = small.model.booster.predict(rows, raw_score=True)
     assert [r.client_id for r in results] == client_ids
     for result, pd_value, margin in zip(results, expected_pd, margins, strict=True):
         assert result.pd == pytest.approx(pd_value, abs=1e-12)
         assert result.raw_margin == pytest.approx(margin)
+        assert result.base_value + sum(f.shap_value for f in result.families) == pytest.approx(margin)
         assert result.decision == small.model.decide(np.array([pd_value]))[0]
         assert len(result.contributions) == 3
         impacts = [abs(c.shap_value) for c in result.contributions]
         assert impacts == sorted(impacts, reverse=True)
-        assert {r.feature for r in result.reasons} == {c.feature for c in result.contributions}
+        assert result.contributions[0].label and result.contributions[0].family
+        assert 1 <= len(result.principal_reasons) <= 4
     assert len({r.pd for r in results}) == len(results)  # rows differ: each got its own explanation
 
 

@@ -50,7 +50,8 @@ def test_explanation_is_done_then_served_from_cache_without_a_task(
     assert done.result is not None
     assert done.result.pd == pytest.approx(small.model.predict_pd(small.x[:1])[0], abs=1e-12)
     assert done.result.model_version == registered_version and done.result.client_id == 100_001
-    assert done.result.reasons and all(r.text.endswith("risk") for r in done.result.reasons)
+    reasons = done.result.principal_reasons
+    assert reasons and all(r.text.endswith(("raises the risk.", "lowers the risk.")) for r in reasons)
 
     again = client.submit(registered_version, dict(reversed(features.items())), client_id=100_001)
     assert again.status == Status.DONE and again.explanation_id == submitted.explanation_id
@@ -83,6 +84,13 @@ def test_global_importance_is_computed_once_as_json_and_png(
     assert status.result.rows == 1000
     assert {f.feature for f in status.result.features} == set(NAMES)
     assert status.result.features[0].feature == "app_ext_source_3"  # the strongest planted signal
+    assert status.result.features[0].label == "external score 3"
+    families = [f.family for f in status.result.families]
+    assert families[0] == "external_scores"  # scores 2 and 3 weigh as one family
+    assert set(families) == {"external_scores", "age", "documents_contact", "occupation"}
+    by_feature = {f.feature: f.mean_abs_shap for f in status.result.features}
+    scores = by_feature["app_ext_source_3"] + by_feature["app_ext_source_2"]
+    assert by_feature["app_ext_source_3"] < status.result.families[0].mean_abs_shap <= scores + 1e-12
     assert (client.importance_png(registered_version) or b"").startswith(b"\x89PNG")
     assert client.importance(registered_version) == status
     assert shared_stack.received(f"importance-{registered_version}") == 1

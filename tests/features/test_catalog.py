@@ -3,7 +3,9 @@
 import re
 from dataclasses import replace
 
-from services.features import catalog, docs
+import pytest
+
+from services.features import catalog, docs, families
 from services.features.raw import RawTables, empty_history, frame_from_rows
 
 _NAME = re.compile(r"^(app|bureau|previous|pos|instalments|card)_[a-z0-9_]+$")
@@ -38,3 +40,18 @@ def test_history_aggregates_of_a_client_without_history_are_missing() -> None:
     application = frame_from_rows("application", [{"SK_ID_CURR": 1, "AMT_CREDIT": 1.0}])
     row = catalog.compute_features(RawTables(application=application, **empty_history())).row(0, named=True)
     assert [n for n in catalog.NAMES if not n.startswith("app_") and row[n] is not None] == []
+
+
+def test_every_feature_has_one_family_a_plain_label_and_a_unit() -> None:
+    plain = families.catalogue()
+    assert list(plain) == list(catalog.NAMES)
+    assert {p.family for p in plain.values()} == {f.key for f in families.FAMILIES}  # no empty family
+    labels = [p.label for p in plain.values()]
+    assert [label for label in labels if "_" in label or label != label.strip() or not label] == []
+    assert families.protected_features() == ("app_code_gender_code",)
+
+
+def test_a_feature_no_family_rule_covers_fails_the_catalogue() -> None:
+    stray = replace(catalog.FEATURES[0], name="bureau_all_unheard_of_mean")
+    with pytest.raises(ValueError, match="bureau_all_unheard_of_mean"):
+        families.plain_words((*catalog.FEATURES, stray))

@@ -68,7 +68,7 @@ def test_score_a_known_client_then_read_its_explanation(
     result = done.json()
     assert result["status"] == "done"
     assert result["result"]["pd"] == pytest.approx(body["pd"])
-    assert result["result"]["contributions"] and result["result"]["reasons"]
+    assert result["result"]["contributions"] and result["result"]["principal_reasons"]
 
 
 def test_a_scored_decision_is_logged_to_the_stream(

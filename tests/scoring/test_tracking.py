@@ -40,6 +40,7 @@ def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tr
                    "test_approval_rate", "threshold"):  # fmt: skip
         assert metric in run.data.metrics
     assert run.data.params["objective"] == "binary"
+    assert run.data.params["include_gender"] == "False"
     assert artifact_paths(client, run_id) >= EXPECTED_ARTIFACTS
     children = client.search_runs(
         [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"

@@ -17,6 +17,7 @@ from services.scoring.training import (
     cross_validate,
     default_params,
     monotone_constraints,
+    without_protected,
 )
 from services.scoring.tuning import confirm, search_space
 
@@ -118,3 +119,27 @@ def test_confirmation_keeps_the_defaults_unless_the_winner_wins_again() -> None:
 def test_training_set_checks_name_the_problem(y: np.ndarray, reason: str) -> None:
     with pytest.raises(TrainingDataError, match=reason):
         check_training_set(y)
+
+
+@pytest.mark.parametrize("include_gender", [False, True])
+def test_gender_is_no_model_input_unless_included(include_gender: bool) -> None:
+    """Gender carries planted signal here: left out, no tree splits on it, yet predictions take the full
+    vector; included (`--include-gender`), the model uses it. Either way the choice is a logged param."""
+    data = planted_training_set(2000, seed=4)
+    names = ("feature_0", "app_code_gender_code", *data.names[2:])  # feature_1 holds signal
+    data = replace(data, names=names)
+    config = TrainingConfig(trials=0, folds=3, threads=1, include_gender=include_gender)
+    trained = train(data, config, lambda *_: None)
+    gender_splits = trained.model.booster.feature_importance()[1]
+    assert (gender_splits > 0) == include_gender
+    assert trained.params["include_gender"] is include_gender
+    assert not np.isnan(trained.test_x[:, 1]).all()  # the held-out rows (and reference sample) keep it
+
+
+def test_only_the_protected_columns_are_masked() -> None:
+    x = np.arange(12, dtype=np.float64).reshape(3, 4)
+    names = ("app_ext_source_1", "app_code_gender_code", "app_age_years", "feature_x")
+    masked = without_protected(x, names)
+    assert np.isnan(masked[:, 1]).all()
+    np.testing.assert_array_equal(np.delete(masked, 1, axis=1), np.delete(x, 1, axis=1))
+    assert without_protected(x, names, include_gender=True) is x and not np.isnan(x).any()

@@ -1,0 +1,48 @@
+"""Models trained on real and synthetic clients for the reason tests, the way `credit train` trains one
+(default parameters, monotone constraints, gender masked unless included), calibrated, thresholded."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from services.features.catalog import NAMES
+from services.features.files import LabelledFeatures
+from services.scoring.calibration import fit_calibrator
+from services.scoring.cost import best_threshold
+from services.scoring.model import ScoringModel
+from services.scoring.training import (
+    TrainingConfig,
+    cross_validate,
+    default_params,
+    monotone_constraints,
+    refit,
+    without_protected,
+)
+
+CONFIG = TrainingConfig(folds=3, threads=2)
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: ScoringModel
+    x: np.ndarray  # every catalog feature (gender with its real values), in catalog order
+    y: np.ndarray
+    ids: np.ndarray
+    reference: pl.DataFrame  # as the registry stores it: features, TARGET
+
+
+def train_on(clients: LabelledFeatures, include_gender: bool = False) -> Trained:
+    """`credit train`'s default parameters, constraints and gender rule, without the search."""
+    fitted = without_protected(clients.x, NAMES, include_gender)
+    params = default_params(len(clients.y))
+    monotone = monotone_constraints(NAMES)
+    cv = cross_validate(fitted, clients.y, params, CONFIG, monotone)
+    calibrator = fit_calibrator(cv.oof, clients.y)
+    threshold = best_threshold(clients.y, calibrator.transform(cv.oof)).threshold
+    booster = refit(fitted, clients.y, params, cv.best_iteration, CONFIG, monotone)
+    model = ScoringModel(booster, calibrator, threshold, NAMES, "reason-tests")
+    reference = pl.DataFrame(clients.x, schema=list(NAMES), orient="row").with_columns(
+        pl.Series("TARGET", clients.y)
+    )
+    return Trained(model, clients.x, clients.y, clients.ids, reference)
