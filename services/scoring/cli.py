@@ -110,8 +110,11 @@ def score_command(
             rows = _spark_score(input_path, output_path, alias)
             typer.echo(f"scored {rows} applications into {output_path}")
         else:
-            rows = score_file(settings.database_url, Path(input_path), Path(output_path), alias)
-            typer.echo(f"scored {rows} applications into {output_path}")
+            done = score_file(settings.database_url, Path(input_path), Path(output_path), alias)
+            typer.echo(
+                f"scored {done.scored} applications into {output_path}; {done.invalid} outside their "
+                "domain got no score (see the error column)"
+            )
 
 
 def _spark_score(input_dir: str, output_dir: str, alias: str) -> int:

@@ -1,6 +1,7 @@
 """POST /v1/scores end to end through real features, scoring and explainer processes, and the reads
 that follow it (explanation, model, importance)."""
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from domain_cases import application_cases
 from fastapi.testclient import TestClient
 
 from gateway.platform import Platform
@@ -154,6 +156,21 @@ def test_bad_input_is_422_naming_the_field(
     error = response.json()["error"]
     assert error["code"] == "invalid_input"
     assert field in {d["field"] or "body" for d in error["details"]}
+
+
+@pytest.mark.parametrize(("field", "application"), application_cases())
+def test_each_impossible_application_value_is_422_naming_field_value_and_rule(
+    gateway: TestClient, make_key: Callable[..., str], field: str, application: dict[str, Any]
+) -> None:
+    body = json.dumps({"application": application})
+    headers = {"X-API-Key": make_key(), "content-type": "application/json"}
+    response = gateway.post("/v1/scores", content=body, headers=headers)
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == f"application.{field}"
+    value = application[field]
+    assert detail["value"] == (str(value) if value == float("inf") else value)
+    assert detail["reason"].startswith("must ")
 
 
 def test_model_and_importance(gateway: TestClient, make_key: Callable[..., str], stack: Platform) -> None:
