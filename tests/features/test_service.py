@@ -121,7 +121,9 @@ def test_an_impossible_history_value_is_422_naming_it(
         "/features/compute", content=json.dumps(body), headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
-    assert [d["field"] for d in response.json()["error"]["details"]] == [f"history.{table.lower()}.0.{column}"]
+    assert [d["field"] for d in response.json()["error"]["details"]] == [
+        f"history.{table.lower()}.0.{column}"
+    ]
 
 
 def _json_value(value: Any) -> Any:
