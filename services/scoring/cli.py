@@ -67,18 +67,30 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed for splits, search and LightGBM.")] = TrainingConfig.seed,
     threads: Annotated[int, typer.Option(min=1, help="LightGBM threads (at most the free cores).")] = 2,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "credit-scoring",
+    review_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of applications nearest the threshold sent to review."),
+    ] = TrainingConfig.review_share,
 ) -> None:
     """Train on the materialised features and TARGET; log to MLflow; register a challenger version."""
     settings = CommonSettings()
     with user_errors():
         tracking.connect(settings.mlflow_tracking_uri)
         data = load_training_set(settings.database_url)
-        config = TrainingConfig(trials=trials, folds=folds, seed=seed, threads=threads)
+        config = TrainingConfig(
+            trials=trials, folds=folds, seed=seed, threads=threads, review_share=review_share
+        )
         report = train_and_register(data, config, experiment)
     typer.echo(
         f"run {report.run_id}: registered {registry.MODEL_NAME} version {report.version} as "
         f"'{registry.CHALLENGER}' (test AUC {report.trained.test['roc_auc']:.4f})"
     )
+    band = report.trained.model.review
+    if band is not None:
+        typer.echo(
+            f"review band: PD in [{band.low:.4f}, {band.high:.4f}) around threshold "
+            f"{report.trained.model.threshold:.4f}, {band.share:.1%} of the out-of-fold applications"
+        )
 
 
 def score_command(

@@ -13,6 +13,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from services.scoring.policy import REVIEW_SHARE
+
 BASE_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "metric": "auc",
@@ -54,6 +56,7 @@ class TrainingConfig:
     threads: int = 2
     search_rows: int = 30_000  # imbalance options and the search run on at most this many training rows
     confirm_repeats: int = 2  # fresh fold splits a search winner must also win on to replace the defaults
+    review_share: float = REVIEW_SHARE  # of the out-of-fold applications nearest the threshold: review
 
 
 def min_leaf_size(rows: int) -> int:

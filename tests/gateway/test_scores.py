@@ -60,7 +60,7 @@ def test_score_a_known_client_then_read_its_explanation(
     )
     assert body["model_version"] == stack.model_version
     assert 0 <= body["pd"] <= 1
-    assert body["decision"] == ("refused" if body["pd"] >= body["threshold"] else "approved")
+    assert body["decision"] == expected_decision(body)
     explanation = body["explanation"]
     assert explanation["status"] in ("pending", "running", "done")
     assert explanation["url"] == f"/v1/explanations/{explanation['id']}"
@@ -93,6 +93,8 @@ def test_a_scored_decision_is_logged_to_the_stream(
         "pd",
         "decision",
         "threshold",
+        "review_band",
+        "warnings",
         "latency_ms",
         "source",
     }
@@ -128,6 +130,46 @@ def test_score_a_new_application(gateway: TestClient, make_key: Callable[..., st
     body = response.json()
     assert (body["source"], body["client_id"]) == ("application", APPLICATION["SK_ID_CURR"])
     assert _wait_for_decision(stack, "new-app")["source"] == "application"
+
+
+def expected_decision(body: dict[str, Any]) -> str:
+    band = body["review_band"]
+    if body["warnings"] or band["low"] <= body["pd"] < band["high"]:
+        return "review"
+    return "refused" if body["pd"] >= body["threshold"] else "approved"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "unusual"),
+    [
+        ({"AMT_INCOME_TOTAL": 90_000_000.0}, "app_amt_income_total", "outside the training range"),
+        ({"CODE_GENDER": "XNA"}, "app_code_gender_code", "never saw in training"),
+        ({"EXT_SOURCE_2": None}, "inputs", "no external score and no history"),
+    ],
+)
+def test_an_unusual_application_is_scored_with_warnings_and_goes_to_review(
+    gateway: TestClient,
+    make_key: Callable[..., str],
+    stack: Platform,
+    change: dict[str, Any],
+    field: str,
+    unusual: str,
+) -> None:
+    request_id = f"unusual-{field}"
+    response = gateway.post(
+        "/v1/scores",
+        json={"application": {**APPLICATION, **change}, "history": {}},
+        headers={"X-API-Key": make_key(), "X-Request-ID": request_id},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decision"] == "review"
+    assert 0 < body["pd"] < 1 and body["grade"] in "ABCDEFG"
+    [warning] = body["warnings"]
+    assert warning["field"] == field and unusual in warning["unusual"]
+    logged = _wait_for_decision(stack, request_id)
+    assert (logged["decision"], logged["warnings"]) == ("review", body["warnings"])
+    assert logged["review_band"] == body["review_band"]
 
 
 def test_unknown_client_is_404(gateway: TestClient, make_key: Callable[..., str]) -> None:
@@ -175,6 +217,11 @@ def test_each_impossible_application_value_is_422_naming_field_value_and_rule(
 
 def test_model_and_importance(gateway: TestClient, make_key: Callable[..., str], stack: Platform) -> None:
     key = make_key(scopes=["model"])
+    described = gateway.get("/v1/model", headers={"X-API-Key": key}).json()
+    band = described["review_band"]
+    assert band["low"] < described["threshold"] < band["high"]
+    assert described["points_scale"]["points_to_double_odds"] == 20.0
+    assert [g["grade"] for g in described["master_scale"]] == list("ABCDEFG")
     model = gateway.get("/v1/model", headers={"X-API-Key": key}).json()
     assert (model["version"], model["alias"]) == (stack.model_version, "champion")
     assert 0 < model["threshold"] < 1
