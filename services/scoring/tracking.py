@@ -4,6 +4,7 @@ final model's metrics, figures, tables, reference sample and model (pyfunc + pla
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -92,6 +93,9 @@ def log_final(trained: TrainedModel, registered_name: str) -> ModelInfo:
     mlflow.log_metrics({f"val_{k}": v for k, v in trained.validation.items()})
     mlflow.log_metrics({f"test_{k}": v for k, v in trained.test.items()})
     mlflow.log_metric("threshold", trained.model.threshold)
+    if trained.model.review is not None:
+        mlflow.log_metrics({f"review_{k}": v for k, v in asdict(trained.model.review).items()})
+    mlflow.log_dict(asdict(trained.model.scale), "risk_scale.json")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _log_files(trained, root)
