@@ -111,19 +111,32 @@ def test_concurrent_posts_of_the_same_outcomes_store_them_once(
     assert count(settings, "outcomes") == 200 and count(settings, "outcome_history") == 0
 
 
+def write_0004_decisions(database_url: str, events: list[dict[str, object]]) -> None:
+    """Decisions as revision 0004's log held them (later revisions add columns the current code writes)."""
+    with closing(psycopg2.connect(database_url)) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO feature_name_sets VALUES ('h', ARRAY['app_ext_source_2'])")
+        cur.executemany(
+            "INSERT INTO decision_log (request_id, decided_at, client_id, model_version, names_hash,"
+            " feature_values, pd, decision, threshold, latency_ms, source)"
+            " VALUES (%(request_id)s, %(time)s, %(client_id)s, %(model_version)s, 'h', ARRAY[0.5],"
+            " %(pd)s, %(decision)s, %(threshold)s, %(latency_ms)s, %(source)s)",
+            events,
+        )
+        conn.commit()
+
+
 def test_0004_outcomes_migrate_to_the_decisions_they_settle(database_url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["database_url"] = database_url
     ensure_database(database_url)
     command.upgrade(config, "0004")
-    settings = MonitoringSettings(database_url=database_url)
     old, new = (
         decision(client_id=1, time=NOW - timedelta(days=60)),
         decision(client_id=1, time=NOW - timedelta(days=5)),
     )
     other = decision(client_id=2, time=NOW - timedelta(days=5))
-    write_decisions(settings, [old, new, other])
+    write_0004_decisions(database_url, [old, new, other])
     # (key, client, request id, defaulted, observed), as 0004 stored gateway posts and stream entries
     rows = [
         ("post-1:1", 1, "post-1", False, NOW - timedelta(days=3)),  # client 1's latest decision: `new`
