@@ -169,23 +169,28 @@ function showExplanation(found, run) {
     return;
   }
   const result = found.result;
-  explanationState(`Explanation ready: the ${result.reasons.length} main reasons, strongest first.`, false);
-  page.reasons.replaceChildren(
-    ...result.reasons.map((reason) => {
-      const item = document.createElement("li");
-      item.textContent = reason.text;
-      item.className = reason.direction === "raises risk" ? "raises" : "lowers";
-      return item;
-    }),
-  );
+  const reasons = result.principal_reasons;
+  const what = result.decision === "approved" ? "strengths" : "principal reasons";
+  explanationState(`Explanation ready: the ${reasons.length} ${what}, strongest first, one per family.`, false);
+  page.reasons.replaceChildren(...reasons.map(reasonItem));
   $("waterfall-box").hidden = false;
   drawWaterfall($("waterfall"), result);
   contributions = new Map(result.contributions.map((c) => [c.feature, c.value]));
   page.feature.replaceChildren(
-    ...result.contributions.map((c) => new Option(`${c.feature} (this client: ${formatNumber(c.value)})`, c.feature)),
+    ...result.contributions.map((c) => new Option(`${c.label} (this client: ${formatNumber(c.value)})`, c.feature)),
   );
   page.population.hidden = false;
   showPopulation(run);
+}
+
+/** One principal reason: its family in bold, then the sentence after the family's title. */
+function reasonItem(reason) {
+  const item = document.createElement("li");
+  item.className = reason.direction === "raises risk" ? "raises" : "lowers";
+  const title = document.createElement("strong");
+  title.textContent = reason.title;
+  item.append(title, reason.text.slice(reason.title.length));
+  return item;
 }
 
 // --- population ----------------------------------------------------------------------------------------
