@@ -56,7 +56,7 @@ def test_known_client_shows_the_decision_then_the_reasons_and_the_population(
     assert 1 <= reasons.count() <= 4
     assert set(page.locator("#reasons li strong").all_text_contents()) <= titles  # reasons by family
     steps = page.evaluate("Chart.getChart(document.getElementById('waterfall')).data.labels")
-    assert steps[0] == "average client" and steps[-1] == "this client"
+    assert steps[0] == "average client" and steps[-1].startswith("this client (PD ")
     assert set(steps[1:-1]) - titles <= {s for s in steps if s.endswith(" other families")}  # words only
     words = " ".join([*reasons.all_text_contents(), *steps])
     assert not re.search(r"[a-z0-9]+_[a-z0-9_]+|\bnan\b|\bNone\b", words), words

@@ -67,7 +67,7 @@ export function drawWaterfall(canvas, explanation) {
   const values = [start, end, ...bars.flat()];
   const span = Math.max(...values) - Math.min(...values) || 1;
   const marker = (at) => [at - span / 150, at + span / 150];
-  const labels = ["average client", ...steps.map((s) => s.label), "this client"];
+  const labels = ["average client", ...steps.map((s) => s.label), `this client (PD ${percent.format(explanation.pd)} after calibration)`];
   const data = [marker(start), ...bars, marker(end)];
   const colours = [NEUTRAL, ...steps.map((s) => (s.shap > 0 ? RAISES : LOWERS)), NEUTRAL];
   const pad = span / 10;
@@ -112,7 +112,7 @@ export function binIndex(bins, value) {
 }
 
 /** Share of repaid and of defaulted clients per bin, the client's bin outlined. */
-export function drawPopulation(canvas, distribution, clientBin) {
+export function drawPopulation(canvas, distribution, label, clientBin) {
   const { bins, clients } = distribution;
   const share = (count, total) => (total ? (100 * count) / total : 0);
   const outline = (i) => (i === clientBin ? 3 : 0);
@@ -137,7 +137,7 @@ export function drawPopulation(canvas, distribution, clientBin) {
         tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${number.format(item.raw)}%` } },
       },
       scales: {
-        x: { title: { display: true, text: `${distribution.feature} (outlined: this client)` } },
+        x: { title: { display: true, text: `${label} (outlined: this client)` } },
         y: { title: { display: true, text: "% of the outcome group" }, beginAtZero: true },
       },
     },
