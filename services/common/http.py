@@ -9,6 +9,7 @@ path and adds no extra task per request.
 
 import gc
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -161,9 +162,25 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in path) if path and isinstance(path[0], str) else "body"
 
 
+def _value(value: Any) -> Any:
+    """The offending input when it is one value (JSON-safe: a non-finite number is shown as text)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+def _problem(error: Any) -> dict[str, Any]:
+    problem = {"field": _field(tuple(error["loc"])), "reason": error["msg"]}
+    value = _value(error.get("input"))
+    return problem if value is None else {**problem, "value": value}
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    details = [{"field": _field(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
-    problems = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:MAX_PROBLEMS_IN_MESSAGE])
+    details = [_problem(e) for e in exc.errors()]
+    problems = "; ".join(
+        f"{d['field']} = {d['value']!r}: {d['reason']}" if "value" in d else f"{d['field']}: {d['reason']}"
+        for d in details[:MAX_PROBLEMS_IN_MESSAGE]
+    )
     more = (
         f" (and {len(details) - MAX_PROBLEMS_IN_MESSAGE} more)"
         if len(details) > MAX_PROBLEMS_IN_MESSAGE

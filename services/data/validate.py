@@ -1,4 +1,5 @@
-"""What the loader accepts: the exact header of a table, and per row well-typed values and present keys.
+"""What the loader accepts: the exact header of a table, and per row well-typed values, present keys and
+values inside their domains (services/data/domains.py: ranges, allowed values, cross-field rules).
 
 Rows are checked a whole batch at a time with pyarrow kernels; Python only touches the (rare) bad rows
 and the primary keys, and the keys only when a batch repeats one.
@@ -8,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from services.data.domains import frame_violations, typed_frame
 from services.data.tables import TableSpec
 
 # Postgres bigint holds any 18-digit integer; a double precision literal is digits with an optional point
@@ -58,9 +61,11 @@ class RowChecker:
         bad = np.zeros(batch.num_rows, dtype=bool)
         for problem in problems:
             bad |= problem.rows
+        outside = self._outside_domains(batch, bad)
+        bad[list(outside)] = True
         bad |= self._repeated_keys(batch, ~bad)
         bad_rows = np.flatnonzero(bad)
-        reasons = [self._describe(batch, row, problems) for row in bad_rows]
+        reasons = [outside.get(int(row)) or self._describe(batch, row, problems) for row in bad_rows]
         return CheckedBatch(good=batch.filter(pa.array(~bad)), bad_rows=bad_rows, reasons=reasons)
 
     def _column_problems(self, batch: pa.RecordBatch, column: str) -> list[_Problem]:
@@ -74,6 +79,15 @@ class RowChecker:
             mismatch = pc.invert(pc.match_substring_regex(values, pattern))
             problems.append(_Problem(column, f"is not {label}", _as_mask(mismatch)))
         return [p for p in problems if p.rows.any()]
+
+    def _outside_domains(self, batch: pa.RecordBatch, bad: np.ndarray) -> dict[int, str]:
+        """Well-typed rows with a value outside its domain or a broken cross-field rule -> the reason."""
+        frame = typed_frame(self._spec.name, pl.from_arrow(batch))
+        return {
+            row: "; ".join(str(v) for v in violations)
+            for row, violations in frame_violations(self._spec.name, frame).items()
+            if not bad[row]
+        }
 
     def _repeated_keys(self, batch: pa.RecordBatch, candidates: np.ndarray) -> np.ndarray:
         """Rows whose primary key an earlier good row of the file already has: the first one wins."""

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from services.features.schemas import ApplicationIn, HistoryIn
 from services.monitoring.schemas import EARLIEST_YEAR, REQUEST_ID_PATTERN, RejectedOutcome, SettledOutcome
+from services.scoring.schemas import Decision, InputWarning, ReviewBandOut
 
 BIGINT_MAX = 2**63 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may be
@@ -81,8 +82,18 @@ class ScoreResponse(BaseModel):
                     "client_id": 100_002,
                     "source": "client_id",
                     "pd": 0.083,
-                    "decision": "approved",
+                    "decision": "review",
                     "threshold": 0.11,
+                    "review_band": {"low": 0.07, "high": 0.15, "share": 0.1},
+                    "points": 531,
+                    "grade": "E",
+                    "warnings": [
+                        {
+                            "field": "app_amt_income_total",
+                            "value": 9e7,
+                            "unusual": "outside the training range [25650, 4.5e+06]",
+                        }
+                    ],
                     "model_version": "3",
                     "explanation": {
                         "id": "3-9c1e0f2b7a4d5e6f8a9b0c1d",
@@ -97,8 +108,15 @@ class ScoreResponse(BaseModel):
     client_id: int | None = Field(description="the known client, or the application's SK_ID_CURR if given")
     source: Literal["client_id", "application"]
     pd: float = Field(ge=0, le=1, description="probability of default")
-    decision: Literal["approved", "refused"] = Field(description="refused when pd >= threshold")
+    decision: Decision = Field(
+        description="review when pd is inside the review band or an input is unusual (warnings); "
+        "otherwise refused when pd >= threshold, else approved"
+    )
     threshold: float
+    review_band: ReviewBandOut | None = Field(description="PDs in [low, high) go to an officer")
+    points: int = Field(description="score in points: GET /v1/model gives the scale")
+    grade: str = Field(description="risk grade of the model's master scale")
+    warnings: list[InputWarning] = Field(description="what is unusual about the inputs for this model")
     model_version: str
     explanation: ExplanationRef
 

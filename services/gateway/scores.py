@@ -36,6 +36,10 @@ class Prediction:
     decision: str
     threshold: float
     model_version: str
+    points: int
+    grade: str
+    warnings: list[dict[str, Any]]
+    review_band: dict[str, float] | None
 
 
 async def score(
@@ -60,6 +64,10 @@ async def score(
         pd=prediction.pd,
         decision=prediction.decision,
         threshold=prediction.threshold,
+        review_band=prediction.review_band,
+        points=prediction.points,
+        grade=prediction.grade,
+        warnings=prediction.warnings,
         model_version=prediction.model_version,
         explanation=explanation,
     )
@@ -98,6 +106,10 @@ async def predict(scoring: Downstream, features: dict[str, float | None]) -> Pre
         decision=first["decision"],
         threshold=reply.body["threshold"],
         model_version=str(reply.body["model_version"]),
+        points=first["points"],
+        grade=first["grade"],
+        warnings=first["warnings"],
+        review_band=reply.body["review_band"],
     )
 
 
@@ -114,6 +126,8 @@ def decision_entry(
         "pd": response.pd,
         "decision": response.decision,
         "threshold": response.threshold,
+        "review_band": None if response.review_band is None else response.review_band.model_dump(),
+        "warnings": [w.model_dump() for w in response.warnings],
         "latency_ms": round(latency_ms, 3),
         "source": response.source,
     }

@@ -7,6 +7,7 @@ returns without doing anything.
 """
 
 import logging
+from pathlib import Path
 
 from celery import Celery
 
@@ -15,6 +16,13 @@ from services.monitoring.settings import MonitoringSettings
 
 QUEUE = "monitoring"
 logger = logging.getLogger(__name__)
+
+
+def _schedule_file(settings: MonitoringSettings) -> Path:
+    """Beat's last-run times are runtime state: under .run/ with the other local processes' files."""
+    path = Path(settings.beat_schedule_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def create_app(settings: MonitoringSettings) -> Celery:
@@ -26,6 +34,7 @@ def create_app(settings: MonitoringSettings) -> Celery:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        beat_schedule_filename=str(_schedule_file(settings)),
         beat_schedule={
             "drift": {
                 "task": "monitoring.run_drift",

@@ -20,7 +20,7 @@ def names_hash(names: Sequence[str]) -> str:
 
 
 def insert_decisions(cur: psycopg2.extensions.cursor, events: Sequence[DecisionEvent]) -> list[str]:
-    """The decision ('approved'/'refused') of every row actually inserted.
+    """The decision ('approved'/'review'/'refused') of every row actually inserted.
 
     A vector is stored as float8[] in the order of its names (missing = NaN, so every vector of a feature
     set has the same length) and the names once per feature set."""
@@ -33,18 +33,24 @@ def insert_decisions(cur: psycopg2.extensions.cursor, events: Sequence[DecisionE
     rows = [
         (e.request_id, e.time, e.client_id, e.model_version, hashes[tuple(e.features)],
          [math.nan if v is None else v for v in e.features.values()], e.pd, e.decision, e.threshold,
-         e.latency_ms, e.source)
+         e.latency_ms, e.source, Json(e.warnings), *_band(e))
         for e in events
     ]  # fmt: skip
     inserted = execute_values(
         cur,
         "INSERT INTO decision_log (request_id, decided_at, client_id, model_version, names_hash,"
-        " feature_values, pd, decision, threshold, latency_ms, source) VALUES %s"
+        " feature_values, pd, decision, threshold, latency_ms, source, warnings, review_low, review_high)"
+        " VALUES %s"
         " ON CONFLICT (request_id) DO NOTHING RETURNING decision",
         rows,
         fetch=True,
     )
     return [row[0] for row in inserted]
+
+
+def _band(event: DecisionEvent) -> tuple[float | None, float | None]:
+    band = event.review_band
+    return (None, None) if band is None else (band["low"], band["high"])
 
 
 def insert_shadows(cur: psycopg2.extensions.cursor, events: Sequence[ShadowEvent]) -> int:

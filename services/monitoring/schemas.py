@@ -5,7 +5,7 @@ with a reason instead of half-written.
 """
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -27,8 +27,10 @@ class DecisionEvent(BaseModel):
     model_version: str = Field(min_length=1)
     features: dict[str, float | None] = Field(min_length=1)
     pd: float = Field(ge=0.0, le=1.0)
-    decision: Literal["approved", "refused"]
+    decision: Literal["approved", "review", "refused"]
     threshold: float
+    review_band: dict[str, float] | None = None
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
     latency_ms: float = Field(ge=0.0)
     source: Literal["client_id", "application"]
 

@@ -24,6 +24,7 @@ class MonitoringSettings(CommonSettings):
     drift_share_threshold: float = 0.5  # Evidently's default: the dataset drifts when half its features do
     drift_report_features: int = 15  # most drifted features drawn in the HTML report
     drift_interval_s: float = 3600.0
+    beat_schedule_file: str = ".run/celerybeat-schedule"  # beat's last-run times (runtime state)
     model_alias: str = "champion"
 
     stats_window_hours: float = 24.0

@@ -8,6 +8,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 
 import numpy as np
 from fastapi import APIRouter, FastAPI, Request
@@ -21,7 +22,17 @@ from services.common.http import ApiError, freeze_startup_heap, install
 from services.common.logging import configure_logging, request_id_var
 from services.scoring.registry import MODEL_NAME
 from services.scoring.reloader import AliasWatcher
-from services.scoring.schemas import ModelDescription, Prediction, PredictRequest, PredictResponse, Status
+from services.scoring.schemas import (
+    InputWarning,
+    ModelDescription,
+    PointsScale,
+    Prediction,
+    PredictRequest,
+    PredictResponse,
+    ReviewBandOut,
+    RiskGrade,
+    Status,
+)
 from services.scoring.service_metrics import HTTP, observe_predictions, show_model
 from services.scoring.serving import FeatureRow, InvalidFeatures, LoadedModel, ModelHolder
 from services.scoring.settings import ScoringSettings
@@ -76,7 +87,9 @@ async def predict(request: Request) -> Response:
         values, pd_values = _score(champion, rows)
     else:
         values, pd_values = await run_in_threadpool(_score, champion, rows)
-    decisions = champion.model.decide(pd_values).tolist()
+    model = champion.model
+    warnings = [[] if model.profile is None else model.profile.warnings(row) for _, row in rows]
+    decisions = model.outcome(pd_values, np.array([bool(w) for w in warnings])).tolist()
     challenger = state.holder.challenger
     if challenger is not None and challenger.version != champion.version:
         state.shadow.submit(
@@ -86,10 +99,17 @@ async def predict(request: Request) -> Response:
     body = PredictResponse(
         model_name=MODEL_NAME,
         model_version=champion.version,
-        threshold=champion.model.threshold,
+        threshold=model.threshold,
+        review_band=None if model.review is None else ReviewBandOut(**asdict(model.review)),
         predictions=[
-            Prediction(pd=value, decision=decision)
-            for value, decision in zip(pd_values.tolist(), decisions, strict=True)
+            Prediction(
+                pd=value,
+                decision=decision,
+                points=model.scale.points(value),
+                grade=model.scale.grade(value),
+                warnings=[InputWarning(**asdict(w)) for w in found],
+            )
+            for value, decision, found in zip(pd_values.tolist(), decisions, warnings, strict=True)
         ],
     )
     return Response(body.model_dump_json(), media_type="application/json")  # already valid: no re-check
@@ -98,6 +118,7 @@ async def predict(request: Request) -> Response:
 @router.get("/model", response_model=ModelDescription)
 async def model(request: Request) -> ModelDescription:
     champion = _champion(request)
+    model = champion.model
     return ModelDescription(
         name=MODEL_NAME,
         version=champion.version,
@@ -106,6 +127,13 @@ async def model(request: Request) -> ModelDescription:
         feature_set_hash=champion.model.feature_set_hash,
         feature_names=list(champion.model.feature_names),
         metrics=champion.metrics,
+        review_band=None if model.review is None else ReviewBandOut(**asdict(model.review)),
+        points_scale=PointsScale(
+            points_to_double_odds=model.scale.points_to_double_odds,
+            anchor_points=model.scale.anchor_points,
+            anchor_odds=model.scale.anchor_odds,
+        ),
+        master_scale=[RiskGrade(grade=g, pd_below=upper) for g, upper in model.scale.grades],
     )
 
 

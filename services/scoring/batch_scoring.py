@@ -1,19 +1,30 @@
 """`credit score`: PDs and decisions for a file of raw applications, or one known client, with the model
-behind a registry alias. Features come from the same code the online path uses (no train/serve skew)."""
+behind a registry alias. Features come from the same code the online path uses (no train/serve skew).
+An application with a value outside its domain (services/data/domains.py) gets no score: its `error`
+column says which field broke which rule."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from services.common.db import raw_connection
+from services.data.domains import domain_for, frame_violations, typed_frame
 from services.features.catalog import FEATURE_SET_HASH, NAMES
 from services.features.online import compute_for_applications, features_for_client
 from services.features.store import FeatureMatrix
 from services.scoring.model import ScoringModel
 from services.scoring.model_store import load_alias
 
-OUTPUT_COLUMNS = ("SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION")
+OUTPUT_COLUMNS = ("SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION", "error")
+APPLICATION = "application_test"  # TARGET, if the file has it, is not an input
+
+
+@dataclass(frozen=True)
+class FileScored:
+    scored: int
+    invalid: int  # rows outside their domain: no score, an error instead
 
 
 class ScoringInputError(ValueError):
@@ -35,17 +46,37 @@ def read_applications(path: Path) -> pl.DataFrame:
     return applications
 
 
-def score_file(database_url: str, input_path: Path, output_path: Path, alias: str) -> int:
-    """Write SK_ID_CURR, PD, DECISION, MODEL_VERSION for every application; returns the row count."""
+def score_file(database_url: str, input_path: Path, output_path: Path, alias: str) -> FileScored:
+    """Write OUTPUT_COLUMNS for every application, in input order: a PD and decision for each valid one,
+    no score and an `error` for each one outside its domain."""
     applications = read_applications(input_path)
+    errors = domain_errors(applications)
+    error = pl.Series("error", [errors.get(i) for i in range(applications.height)], dtype=pl.String)
     model, version = load_alias(alias)
-    try:
-        features = compute_for_applications(database_url, applications)
-    except pl.exceptions.PolarsError as error:
-        raise ScoringInputError(f"{input_path}: {str(error).splitlines()[0]}") from None
-    scored = score_features(model, version, features)
-    scored.write_csv(output_path)
-    return scored.height
+    valid = applications.filter(error.is_null())
+    pd_values = pl.Series("PD", [None] * applications.height, pl.Float64)
+    decisions = pl.Series("DECISION", [None] * applications.height, pl.String)
+    if valid.height:
+        try:
+            features = compute_for_applications(database_url, valid)
+        except pl.exceptions.PolarsError as failure:
+            raise ScoringInputError(f"{input_path}: {str(failure).splitlines()[0]}") from None
+        scored = score_features(model, version, features)
+        positions = np.flatnonzero(error.is_null().to_numpy())
+        pd_values.scatter(positions, scored["PD"])
+        decisions.scatter(positions, scored["DECISION"])
+    versions = pl.Series("MODEL_VERSION", [version] * applications.height, pl.String)
+    pl.DataFrame([applications["SK_ID_CURR"], pd_values, decisions, versions, error]).write_csv(output_path)
+    return FileScored(scored=valid.height, invalid=len(errors))
+
+
+def domain_errors(applications: pl.DataFrame) -> dict[int, str]:
+    """Row position -> why it cannot be scored; a required column absent from the file counts as null."""
+    domains = domain_for(APPLICATION).items()
+    absent = [pl.lit(None).alias(c) for c, d in domains if not d.nullable and c not in applications.columns]
+    frame = typed_frame(APPLICATION, applications.with_columns(absent))
+    found = frame_violations(APPLICATION, frame)
+    return {row: "; ".join(str(v) for v in violations) for row, violations in found.items()}
 
 
 def score_client(database_url: str, client_id: int, alias: str) -> dict[str, object]:

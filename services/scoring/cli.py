@@ -70,6 +70,10 @@ def train_command(
     include_gender: Annotated[
         bool, typer.Option(help="Let the model use gender (left out by default; logged as a param).")
     ] = TrainingConfig.include_gender,
+    review_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of applications nearest the threshold sent to review."),
+    ] = TrainingConfig.review_share,
 ) -> None:
     """Train on the materialised features and TARGET; log to MLflow; register a challenger version."""
     settings = CommonSettings()
@@ -77,13 +81,24 @@ def train_command(
         tracking.connect(settings.mlflow_tracking_uri)
         data = load_training_set(settings.database_url)
         config = TrainingConfig(
-            trials=trials, folds=folds, seed=seed, threads=threads, include_gender=include_gender
+            trials=trials,
+            folds=folds,
+            seed=seed,
+            threads=threads,
+            include_gender=include_gender,
+            review_share=review_share,
         )
         report = train_and_register(data, config, experiment)
     typer.echo(
         f"run {report.run_id}: registered {registry.MODEL_NAME} version {report.version} as "
         f"'{registry.CHALLENGER}' (test AUC {report.trained.test['roc_auc']:.4f})"
     )
+    band = report.trained.model.review
+    if band is not None:
+        typer.echo(
+            f"review band: PD in [{band.low:.4f}, {band.high:.4f}) around threshold "
+            f"{report.trained.model.threshold:.4f}, {band.share:.1%} of the out-of-fold applications"
+        )
 
 
 def score_command(
@@ -115,8 +130,11 @@ def score_command(
             rows = _spark_score(input_path, output_path, alias)
             typer.echo(f"scored {rows} applications into {output_path}")
         else:
-            rows = score_file(settings.database_url, Path(input_path), Path(output_path), alias)
-            typer.echo(f"scored {rows} applications into {output_path}")
+            done = score_file(settings.database_url, Path(input_path), Path(output_path), alias)
+            typer.echo(
+                f"scored {done.scored} applications into {output_path}; {done.invalid} outside their "
+                "domain got no score (see the error column)"
+            )
 
 
 def _spark_score(input_dir: str, output_dir: str, alias: str) -> int:

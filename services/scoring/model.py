@@ -1,11 +1,12 @@
-"""The trained model as one unit: LightGBM booster + calibrator + decision threshold + feature names.
+"""The trained model as one unit: LightGBM booster + calibrator + decision threshold + feature names, and
+the decision policy stored with it (review band, input profile, points and master scale: policy.py).
 
 Saved as plain files (model.txt, calibrator.json, model.json) that the scoring service loads directly,
 and wrapped as an MLflow pyfunc for everything that wants the generic interface.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from services.scoring.calibration import Calibrator
+from services.scoring.policy import InputProfile, ReviewBand, RiskScale, outcomes
 
+DEFAULT_SCALE = RiskScale()
 BOOSTER_FILE = "model.txt"
 CALIBRATOR_FILE = "calibrator.json"
 META_FILE = "model.json"
@@ -28,13 +31,22 @@ class ScoringModel:
     threshold: float
     feature_names: tuple[str, ...]
     feature_set_hash: str
+    review: ReviewBand | None = None  # None: no band (a model built by hand, e.g. in tests)
+    profile: InputProfile | None = None  # None: no input is ever unusual
+    scale: RiskScale = DEFAULT_SCALE
 
     def predict_pd(self, values: np.ndarray) -> np.ndarray:
         """Calibrated probability of default for rows ordered as `feature_names`."""
         return self.calibrator.transform(self.booster.predict(values))
 
     def decide(self, pd_values: np.ndarray) -> np.ndarray:
+        """The model's side of the threshold (what an officer's review is compared to)."""
         return np.where(pd_values >= self.threshold, "refused", "approved")
+
+    def outcome(self, pd_values: np.ndarray, unusual: np.ndarray | None = None) -> np.ndarray:
+        """approved, review (inside the review band, or an unusual input) or refused."""
+        flagged = np.zeros(len(pd_values), dtype=bool) if unusual is None else unusual
+        return outcomes(pd_values, self.threshold, self.review, flagged)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -44,6 +56,9 @@ class ScoringModel:
             "threshold": self.threshold,
             "feature_names": list(self.feature_names),
             "feature_set_hash": self.feature_set_hash,
+            "review_band": None if self.review is None else asdict(self.review),
+            "input_profile": None if self.profile is None else self.profile.to_json(),
+            "risk_scale": asdict(self.scale),
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
@@ -56,7 +71,16 @@ class ScoringModel:
             threshold=float(meta["threshold"]),
             feature_names=tuple(meta["feature_names"]),
             feature_set_hash=meta["feature_set_hash"],
+            review=ReviewBand(**meta["review_band"]) if meta.get("review_band") else None,
+            profile=InputProfile.from_json(meta["input_profile"]) if meta.get("input_profile") else None,
+            scale=_scale(meta.get("risk_scale")),
         )
+
+
+def _scale(data: dict[str, Any] | None) -> RiskScale:
+    if data is None:
+        return DEFAULT_SCALE
+    return RiskScale(**{**data, "grades": tuple((name, float(upper)) for name, upper in data["grades"])})
 
 
 class CreditPyfunc(mlflow.pyfunc.PythonModel):
@@ -70,4 +94,4 @@ class CreditPyfunc(mlflow.pyfunc.PythonModel):
     ) -> pd.DataFrame:
         values = model_input[list(self.model.feature_names)].to_numpy(dtype=np.float64)
         pd_values = self.model.predict_pd(values)
-        return pd.DataFrame({"PD": pd_values, "DECISION": self.model.decide(pd_values)})
+        return pd.DataFrame({"PD": pd_values, "DECISION": self.model.outcome(pd_values)})

@@ -9,12 +9,14 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
 
+from services.features.catalog import FEATURES
 from services.scoring.baselines import baseline_models, baseline_oof
 from services.scoring.calibration import fit_calibrator
 from services.scoring.cost import best_threshold
 from services.scoring.dataset import TrainingSet
 from services.scoring.evaluation import decision_metrics, global_importance
 from services.scoring.model import ScoringModel
+from services.scoring.policy import InputProfile, ReviewBand
 from services.scoring.training import (
     BASE_PARAMS,
     CvResult,
@@ -29,6 +31,7 @@ from services.scoring.training import (
 from services.scoring.tuning import Candidate, confirm, search
 
 IMPORTANCE_ROWS = 2000
+CATEGORICAL = {f.name for f in FEATURES if f.kind == "categorical"}
 
 # Called once per candidate (baseline, imbalance option, search trial): name, params, metrics.
 CandidateLogger = Callable[[str, dict[str, Any], dict[str, float]], None]
@@ -59,7 +62,10 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
     validation_pd = calibrator.transform(cv.oof)
     threshold = best_threshold(y_tr, validation_pd).threshold
     booster = refit(x_tr, y_tr, params, cv.best_iteration, config, monotone)
-    model = ScoringModel(booster, calibrator, threshold, data.names, data.feature_set_hash)
+    review = ReviewBand.around(validation_pd, threshold, config.review_share)
+    gain = booster.feature_importance("gain")
+    profile = InputProfile.learn(x_tr, data.names, CATEGORICAL, gain)
+    model = ScoringModel(booster, calibrator, threshold, data.names, data.feature_set_hash, review, profile)
     test_pd = model.predict_pd(x_te)
     return TrainedModel(
         model=model,

@@ -1,7 +1,7 @@
 """The `credit-scoring` registered model: versions carry their threshold, feature-set hash and metrics
 as tags; aliases (`challenger` for new versions, `champion` for the one serving) route traffic."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import mlflow
 from mlflow import MlflowClient
@@ -41,6 +41,8 @@ def tag_new_version(version: str, run_id: str, trained: TrainedModel) -> None:
         **{f"val_{k}": f"{trained.validation[k]:.6f}" for k in TAGGED_METRICS},
         **{f"test_{k}": f"{trained.test[k]:.6f}" for k in TAGGED_METRICS},
     }
+    if trained.model.review is not None:
+        tags.update({f"review_{k}": repr(v) for k, v in asdict(trained.model.review).items()})
     for key, value in tags.items():
         client.set_model_version_tag(MODEL_NAME, version, key, value)
     client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)

@@ -32,9 +32,40 @@ class PredictRequest(BaseModel):
         return [(f"instances.{i}", row) for i, row in enumerate(self.instances or [])]
 
 
+Decision = Literal["approved", "review", "refused"]
+
+
+class InputWarning(BaseModel):
+    field: str = Field(description="feature name, or `inputs` for the row as a whole")
+    value: float | None
+    unusual: str = Field(description="what is unusual about it for this model")
+
+
 class Prediction(BaseModel):
     pd: float = Field(description="calibrated probability of default")
-    decision: Literal["approved", "refused"] = Field(description="refused when pd >= threshold")
+    decision: Decision = Field(
+        description="review inside the review band or with warnings; else refused when pd >= threshold"
+    )
+    points: int = Field(description="the score on the model's points scale (higher = safer)")
+    grade: str = Field(description="risk grade of the master scale")
+    warnings: list[InputWarning] = Field(description="unusual inputs: scored, but the decision is review")
+
+
+class ReviewBandOut(BaseModel):
+    low: float = Field(description="PDs in [low, high) go to review")
+    high: float
+    share: float = Field(description="share of the out-of-fold applications inside the band")
+
+
+class RiskGrade(BaseModel):
+    grade: str
+    pd_below: float = Field(description="upper PD bound of the grade (the last grade includes 1)")
+
+
+class PointsScale(BaseModel):
+    points_to_double_odds: float
+    anchor_points: float
+    anchor_odds: float = Field(description="good:bad odds scored anchor_points")
 
 
 class PredictResponse(BaseModel):
@@ -42,6 +73,7 @@ class PredictResponse(BaseModel):
     model_name: str
     model_version: str
     threshold: float
+    review_band: ReviewBandOut | None
     predictions: list[Prediction]
 
 
@@ -55,6 +87,9 @@ class ModelDescription(BaseModel):
     feature_set_hash: str
     feature_names: list[str]
     metrics: dict[str, float] = Field(description="numeric tags of the version: threshold, val_*, test_*")
+    review_band: ReviewBandOut | None = Field(description="null for a model trained without one")
+    points_scale: PointsScale
+    master_scale: list[RiskGrade]
 
 
 class Status(BaseModel):

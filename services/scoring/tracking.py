@@ -4,8 +4,10 @@ final model's metrics, figures, tables, reference sample and model (pyfunc + pla
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import lightgbm as lgb
@@ -32,19 +34,47 @@ class TrackingUnavailable(RuntimeError):
 
 
 def connect(tracking_uri: str) -> None:
-    """Fail fast with one clear line instead of MLflow's minutes of retries and a traceback."""
-    try:
-        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=5.0).raise_for_status()
-    except httpx.HTTPError as error:
-        raise TrackingUnavailable(
-            f"MLflow tracking server at {tracking_uri} is not reachable ({error}); start it with "
-            "`python infra/mlflow/server.py` or set MLFLOW_TRACKING_URI"
-        ) from None
+    """Use any MLflow tracking URI: a server is checked first, to fail fast with one clear line instead of
+    MLflow's minutes of retries; a database (`sqlite:///mlflow.db`) needs no server, and neither does a
+    local folder, kept as a SQLite registry inside it (MLflow 3 retired its plain-file store)."""
+    if tracking_uri.startswith(("http://", "https://")):
+        try:
+            httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=5.0).raise_for_status()
+        except httpx.HTTPError as error:
+            raise TrackingUnavailable(
+                f"MLflow tracking server at {tracking_uri} is not reachable ({error}); start it with "
+                "`python infra/mlflow/server.py`, or set MLFLOW_TRACKING_URI to sqlite:///mlflow.db"
+            ) from None
+    folder = _local_folder(tracking_uri)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(tracking_uri)
+
+
+def _local_folder(tracking_uri: str) -> Path | None:
+    """The folder a `file:` URI or a plain path names; None for any other scheme."""
+    if tracking_uri.startswith("file:"):
+        return Path(urlparse(tracking_uri).path).resolve()
+    if "://" not in tracking_uri and not tracking_uri.startswith(("sqlite:", "databricks")):
+        return Path(tracking_uri).resolve()
+    return None
+
+
+def _artifact_root() -> str | None:
+    """Beside the registry for a SQLite store (MLflow's default would be ./mlruns of the current folder)."""
+    uri = mlflow.get_tracking_uri()
+    return (
+        (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+        if uri.startswith("sqlite:///")
+        else None
+    )
 
 
 @contextmanager
 def parent_run(experiment: str, name: str) -> Iterator[str]:
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=_artifact_root())
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=name) as run:
         yield run.info.run_id
@@ -63,6 +93,9 @@ def log_final(trained: TrainedModel, registered_name: str) -> ModelInfo:
     mlflow.log_metrics({f"val_{k}": v for k, v in trained.validation.items()})
     mlflow.log_metrics({f"test_{k}": v for k, v in trained.test.items()})
     mlflow.log_metric("threshold", trained.model.threshold)
+    if trained.model.review is not None:
+        mlflow.log_metrics({f"review_{k}": v for k, v in asdict(trained.model.review).items()})
+    mlflow.log_dict(asdict(trained.model.scale), "risk_scale.json")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _log_files(trained, root)

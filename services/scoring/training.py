@@ -14,6 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from services.features.families import protected_features
+from services.scoring.policy import REVIEW_SHARE
 
 BASE_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -57,6 +58,7 @@ class TrainingConfig:
     search_rows: int = 30_000  # imbalance options and the search run on at most this many training rows
     confirm_repeats: int = 2  # fresh fold splits a search winner must also win on to replace the defaults
     include_gender: bool = False  # gender is not a model input unless asked (`credit train --include-gender`)
+    review_share: float = REVIEW_SHARE  # of the out-of-fold applications nearest the threshold: review
 
 
 def min_leaf_size(rows: int) -> int:

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import Result
+from domain_cases import application_cases
 from typer.testing import CliRunner
 
 from services.data.cli import data_app
@@ -302,3 +303,26 @@ def test_synthetic_set_loads_every_row(fmt: str, tmp_path: Path, database_url: s
     assert summary.rejected == 0
     assert {name: count(query, name) for name in expected} == expected
     assert [p.name for p in summary.ignored] == [f"oracle.{fmt}"]
+
+
+def test_rows_outside_their_domain_are_quarantined_with_the_rule(
+    real_data_dir: Path, tmp_path: Path, credit_load: Load, query: Query
+) -> None:
+    header, rows = read_csv(real_data_dir / "application_train_sample.csv")
+    cases = application_cases()
+    for number, (field, application) in enumerate(cases):
+        key = application["SK_ID_CURR"] if field == "SK_ID_CURR" else 900_000 + number
+        values = {**application, "SK_ID_CURR": key, "TARGET": 0}
+        rows.append([str(values.get(column, "")) for column in header])
+    write_csv(tmp_path / "application_train.csv", header, rows)
+
+    result = credit_load(str(tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"^application_train +5,000 +{len(cases)} ", result.stdout, re.MULTILINE)
+    reasons = query("SELECT line, reason FROM load_quarantine ORDER BY line")
+    assert [line for line, _ in reasons] == [5002 + n for n in range(len(cases))]
+    for (field, _), (_, reason) in zip(cases, reasons, strict=True):
+        assert reason.startswith(f"{field} "), reason
+    by_field = {field: reason for (field, _), (_, reason) in zip(cases, reasons, strict=True)}
+    assert by_field["DAYS_BIRTH"] == "DAYS_BIRTH = -43831: must be an integer in [-43830, -5844]"

@@ -30,6 +30,7 @@ from services.features.catalog import FEATURE_SET_HASH, NAMES
 from services.gateway.settings import GatewaySettings
 from services.scoring.calibration import fit_calibrator
 from services.scoring.model import ScoringModel
+from services.scoring.policy import REVIEW_SHARE, InputProfile, ReviewBand
 from services.scoring.registry import MODEL_NAME
 
 
@@ -66,6 +67,16 @@ class Platform:
             client.close()
 
 
+# What the platform's champion "saw in training": the features' vectors are not its random training rows,
+# so the profile is set by hand, one rule of each kind the gateway tests exercise.
+PROFILE = InputProfile(
+    ranges={"app_amt_income_total": (25_000.0, 5_000_000.0)},
+    categories={"app_code_gender_code": (0.0, 1.0)},  # F, M: XNA is unseen
+    relied_on=("app_ext_source_1", "app_ext_source_2", "app_ext_source_3"),
+    min_present=1,
+)
+
+
 def champion_on_catalog_names(
     tracking_uri: str, rows: int = 2000, seed: int = 11, alias: str = "champion"
 ) -> str:
@@ -80,7 +91,9 @@ def champion_on_catalog_names(
     booster = lgb.train(params, lgb.Dataset(x, y, feature_name=list(NAMES)), num_boost_round=30)
     calibrator = fit_calibrator(booster.predict(x), y)
     pd_values = calibrator.transform(booster.predict(x))
-    model = ScoringModel(booster, calibrator, float(np.quantile(pd_values, 0.8)), NAMES, FEATURE_SET_HASH)
+    threshold = float(np.quantile(pd_values, 0.8))
+    review = ReviewBand.around(pd_values, threshold, REVIEW_SHARE)
+    model = ScoringModel(booster, calibrator, threshold, NAMES, FEATURE_SET_HASH, review, PROFILE)
     reference = pl.DataFrame(x[:300], schema=list(NAMES), orient="row").with_columns(
         pl.Series("SK_ID_CURR", np.arange(300)),
         pl.Series("TARGET", y[:300]),

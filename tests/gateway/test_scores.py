@@ -1,6 +1,7 @@
 """POST /v1/scores end to end through real features, scoring and explainer processes, and the reads
 that follow it (explanation, model, importance)."""
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from domain_cases import application_cases
 from fastapi.testclient import TestClient
 
 from gateway.platform import Platform
@@ -58,7 +60,7 @@ def test_score_a_known_client_then_read_its_explanation(
     )
     assert body["model_version"] == stack.model_version
     assert 0 <= body["pd"] <= 1
-    assert body["decision"] == ("refused" if body["pd"] >= body["threshold"] else "approved")
+    assert body["decision"] == expected_decision(body)
     explanation = body["explanation"]
     assert explanation["status"] in ("pending", "running", "done")
     assert explanation["url"] == f"/v1/explanations/{explanation['id']}"
@@ -94,6 +96,8 @@ def test_a_scored_decision_is_logged_to_the_stream(
         "pd",
         "decision",
         "threshold",
+        "review_band",
+        "warnings",
         "latency_ms",
         "source",
     }
@@ -131,6 +135,46 @@ def test_score_a_new_application(gateway: TestClient, make_key: Callable[..., st
     assert _wait_for_decision(stack, "new-app")["source"] == "application"
 
 
+def expected_decision(body: dict[str, Any]) -> str:
+    band = body["review_band"]
+    if body["warnings"] or band["low"] <= body["pd"] < band["high"]:
+        return "review"
+    return "refused" if body["pd"] >= body["threshold"] else "approved"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "unusual"),
+    [
+        ({"AMT_INCOME_TOTAL": 90_000_000.0}, "app_amt_income_total", "outside the training range"),
+        ({"CODE_GENDER": "XNA"}, "app_code_gender_code", "never saw in training"),
+        ({"EXT_SOURCE_2": None}, "inputs", "no external score and no history"),
+    ],
+)
+def test_an_unusual_application_is_scored_with_warnings_and_goes_to_review(
+    gateway: TestClient,
+    make_key: Callable[..., str],
+    stack: Platform,
+    change: dict[str, Any],
+    field: str,
+    unusual: str,
+) -> None:
+    request_id = f"unusual-{field}"
+    response = gateway.post(
+        "/v1/scores",
+        json={"application": {**APPLICATION, **change}, "history": {}},
+        headers={"X-API-Key": make_key(), "X-Request-ID": request_id},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decision"] == "review"
+    assert 0 < body["pd"] < 1 and body["grade"] in "ABCDEFG"
+    [warning] = body["warnings"]
+    assert warning["field"] == field and unusual in warning["unusual"]
+    logged = _wait_for_decision(stack, request_id)
+    assert (logged["decision"], logged["warnings"]) == ("review", body["warnings"])
+    assert logged["review_band"] == body["review_band"]
+
+
 def test_unknown_client_is_404(gateway: TestClient, make_key: Callable[..., str]) -> None:
     response = gateway.post("/v1/scores", json={"client_id": 42}, headers={"X-API-Key": make_key()})
     assert response.status_code == 404
@@ -159,8 +203,28 @@ def test_bad_input_is_422_naming_the_field(
     assert field in {d["field"] or "body" for d in error["details"]}
 
 
+@pytest.mark.parametrize(("field", "application"), application_cases())
+def test_each_impossible_application_value_is_422_naming_field_value_and_rule(
+    gateway: TestClient, make_key: Callable[..., str], field: str, application: dict[str, Any]
+) -> None:
+    body = json.dumps({"application": application})
+    headers = {"X-API-Key": make_key(), "content-type": "application/json"}
+    response = gateway.post("/v1/scores", content=body, headers=headers)
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == f"application.{field}"
+    value = application[field]
+    assert detail["value"] == (str(value) if value == float("inf") else value)
+    assert detail["reason"].startswith("must ")
+
+
 def test_model_and_importance(gateway: TestClient, make_key: Callable[..., str], stack: Platform) -> None:
     key = make_key(scopes=["model"])
+    described = gateway.get("/v1/model", headers={"X-API-Key": key}).json()
+    band = described["review_band"]
+    assert band["low"] < described["threshold"] < band["high"]
+    assert described["points_scale"]["points_to_double_odds"] == 20.0
+    assert [g["grade"] for g in described["master_scale"]] == list("ABCDEFG")
     model = gateway.get("/v1/model", headers={"X-API-Key": key}).json()
     assert (model["version"], model["alias"]) == (stack.model_version, "champion")
     assert 0 < model["threshold"] < 1

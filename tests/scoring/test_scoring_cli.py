@@ -42,18 +42,28 @@ def test_train_then_score_file_and_client(env: str, tmp_path: Path) -> None:
     assert "registered credit-scoring version 1 as 'challenger'" in output
 
     applications = pl.read_csv(data / "application_test.csv").with_columns(EXTRA=pl.lit("ignored"))
-    applications.write_csv(tmp_path / "input.csv")
+    impossible = applications.head(2).with_columns(
+        SK_ID_CURR=pl.Series([1, 2]), DAYS_BIRTH=pl.Series([120, -14_000]), AMT_ANNUITY=pl.Series([1.0, 9e9])
+    )
+    pl.concat([applications, impossible]).write_csv(tmp_path / "input.csv")
     out = tmp_path / "out.csv"
     code, output = invoke(
         ["score", "--input", str(tmp_path / "input.csv"), "--output", str(out), "--alias", "challenger"]
     )
     assert code == 0, output
-    scored = pl.read_csv(out)
-    assert scored.columns == ["SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION"]
-    assert scored["SK_ID_CURR"].to_list() == applications["SK_ID_CURR"].to_list()
+    assert f"scored {applications.height} applications" in output
+    assert "2 outside their domain got no score" in output
+    everything = pl.read_csv(out)
+    assert everything.columns == ["SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION", "error"]
+    assert everything["SK_ID_CURR"].to_list() == [*applications["SK_ID_CURR"], 1, 2]
+    scored, refused = everything.head(applications.height), everything.tail(2)
     assert scored["PD"].is_between(0, 1, closed="none").all()
     assert set(scored["DECISION"]) <= {"approved", "refused"}
-    assert set(scored["MODEL_VERSION"]) == {1}
+    assert scored["error"].is_null().all()
+    assert set(everything["MODEL_VERSION"]) == {1}
+    assert refused["PD"].is_null().all() and refused["DECISION"].is_null().all()
+    assert refused["error"][0].startswith("DAYS_BIRTH = 120: must be an integer in")
+    assert refused["error"][1].startswith("AMT_ANNUITY = 9000000000: must satisfy AMT_ANNUITY <= AMT_CREDIT")
 
     client = int(applications["SK_ID_CURR"][0])
     result = CliRunner().invoke(app, ["score", "--client", str(client), "--alias", "challenger"])

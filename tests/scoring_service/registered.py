@@ -24,6 +24,7 @@ from services.scoring.evaluation import decision_metrics
 from services.scoring.model import ScoringModel
 from services.scoring.model_store import SCORING_ARTIFACT_DIR
 from services.scoring.pipeline import TrainedModel
+from services.scoring.policy import REVIEW_SHARE, InputProfile, ReviewBand
 from services.scoring.registry import MODEL_NAME, tag_new_version
 
 ROWS = 600
@@ -37,8 +38,11 @@ def small_model(seed: int, feature_set_hash: str) -> ScoringModel:
     booster = lgb.train(params, lgb.Dataset(data.x, data.y), num_boost_round=ROUNDS)
     raw = booster.predict(data.x)
     calibrator = fit_calibrator(raw, data.y)
-    threshold = best_threshold(data.y, calibrator.transform(raw)).threshold
-    return ScoringModel(booster, calibrator, threshold, data.names, feature_set_hash)
+    pd_values = calibrator.transform(raw)
+    threshold = best_threshold(data.y, pd_values).threshold
+    review = ReviewBand.around(pd_values, threshold, REVIEW_SHARE)
+    profile = InputProfile.learn(data.x, data.names, set(), booster.feature_importance("gain"))
+    return ScoringModel(booster, calibrator, threshold, data.names, feature_set_hash, review, profile)
 
 
 def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | None = None) -> str:

@@ -62,7 +62,7 @@ def test_every_error_has_one_shape_with_the_request_id(client: TestClient) -> No
     }
     assert invalid.status_code == 422
     assert invalid.json()["error"]["details"] == [
-        {"field": "text", "reason": "Input should be a valid string"}
+        {"field": "text", "reason": "Input should be a valid string", "value": 3}
     ]
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"

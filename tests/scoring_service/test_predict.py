@@ -13,7 +13,9 @@ from services.scoring.model import ScoringModel
 def expected(model: ScoringModel, rows: list[dict[str, float | None]]) -> tuple[list[float], list[str]]:
     values = np.array([[row[name] for name in model.feature_names] for row in rows], dtype=np.float64)
     pd_values = model.predict_pd(values)
-    return pd_values.tolist(), model.decide(pd_values).tolist()
+    assert model.profile is not None
+    unusual = np.array([bool(model.profile.warnings(row)) for row in rows])
+    return pd_values.tolist(), model.outcome(pd_values, unusual).tolist()
 
 
 def test_not_ready_until_a_champion_is_loaded_then_scores(serve: Serve) -> None:
@@ -36,6 +38,16 @@ def test_not_ready_until_a_champion_is_loaded_then_scores(serve: Serve) -> None:
         assert described["feature_names"] == list(model.feature_names)
         assert described["feature_set_hash"] == FEATURE_SET_HASH
         assert described["threshold"] == pytest.approx(model.threshold)
+        assert model.review is not None
+        assert described["review_band"] == pytest.approx(
+            {"low": model.review.low, "high": model.review.high, "share": model.review.share}
+        )
+        assert described["points_scale"] == {
+            "points_to_double_odds": 20.0,
+            "anchor_points": 600.0,
+            "anchor_odds": 50.0,
+        }
+        assert [g["grade"] for g in described["master_scale"]] == list("ABCDEFG")
         assert 0.5 < described["metrics"]["val_roc_auc"] <= 1.0
         assert (
             'scoring_model_info{alias="champion",role="champion",version="' + version
@@ -59,12 +71,32 @@ def test_single_and_batch_predictions_match_the_registered_model(serve: Serve) -
     assert (body["model_name"], body["model_version"]) == ("credit-scoring", version)
     assert body["threshold"] == pytest.approx(model.threshold)
     pd_values, decisions = expected(model, rows)
-    assert body["predictions"] == [{"pd": pytest.approx(pd_values[0]), "decision": decisions[0]}]
+    [first] = body["predictions"]
+    assert (first["pd"], first["decision"]) == (pytest.approx(pd_values[0]), decisions[0])
+    assert first["points"] == model.scale.points(first["pd"])
+    assert first["grade"] == model.scale.grade(first["pd"])
     assert batch.status_code == 200
     predictions = batch.json()["predictions"]
     assert [p["pd"] for p in predictions] == pytest.approx(pd_values)
     assert [p["decision"] for p in predictions] == decisions
-    assert {"approved", "refused"} == set(decisions)  # the rows exercise both sides of the threshold
+    assert {"approved", "review", "refused"} == set(decisions)  # the rows exercise every outcome
+
+
+def test_an_input_outside_the_training_range_is_scored_with_a_warning_and_reviewed(serve: Serve) -> None:
+    model = small_model(seed=4, feature_set_hash=FEATURE_SET_HASH)
+    registry.promote(register(model, seed=4), force=False)
+    assert model.profile is not None
+    name, (low, high) = next(iter(model.profile.ranges.items()))
+    row = {**planted_rows(1, seed=9)[0], name: high + 10 * (high - low + 1)}
+    with serve() as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        response = client.post("/predict", json={"features": row})
+    [prediction] = response.json()["predictions"]
+    assert prediction["decision"] == "review"
+    assert 0 < prediction["pd"] < 1
+    assert prediction["warnings"] == [
+        {"field": name, "value": row[name], "unusual": f"outside the training range [{low:g}, {high:g}]"}
+    ]
 
 
 @pytest.mark.parametrize("inline_max_rows", [0, 1000])
@@ -115,7 +147,7 @@ def test_invalid_features_are_422_naming_them(serve: Serve) -> None:
     assert {"field": "instances.1.bogus", "reason": "unknown feature"} in error["details"]
     assert text.status_code == 422
     assert text.json()["error"]["details"] == [
-        {"field": "features.feature_3", "reason": "Input should be a valid number"}
+        {"field": "features.feature_3", "reason": "Input should be a valid number", "value": "NaN"}
     ]
     assert literal.status_code == 422
     fields = {d["field"]: d["reason"] for d in literal.json()["error"]["details"]}

@@ -8,6 +8,7 @@ columns are missing together; credit, annuity and goods price keep real ratios.
 
 import numpy as np
 
+from services.data.domains import ADULT_DAYS
 from services.data.synth.profile import (
     Column,
     Text,
@@ -40,7 +41,7 @@ SOCIAL_CIRCLE = (
 NO_JOB = ("Pensioner", "Unemployed")
 # How strongly each external score's normal score follows the client's (negated) latent risk.
 EXT_SOURCE_WEIGHTS = {"EXT_SOURCE_1": 0.55, "EXT_SOURCE_2": 0.6, "EXT_SOURCE_3": 0.6}
-MIN_WORKING_AGE_DAYS = 16 * 365
+AFTER_BIRTH = ("DAYS_REGISTRATION", "DAYS_ID_PUBLISH", "DAYS_LAST_PHONE_CHANGE")
 
 
 def spec(column: str) -> dict:
@@ -95,7 +96,7 @@ def work(rng: np.random.Generator, risk: np.ndarray, income_type: Text) -> dict[
     days_birth = number(rng, spec("DAYS_BIRTH"), np.where(no_job, age_u * 0.3, age_u))
     employed_u = gaussian_uniform(rng, risk, 0.25)
     days_employed = from_quantiles(spec("DAYS_EMPLOYED")["quantiles"], employed_u, False)
-    days_employed = np.maximum(days_employed, days_birth + MIN_WORKING_AGE_DAYS)
+    days_employed = np.maximum(days_employed, days_birth + ADULT_DAYS)
     organisation = draw_text(rng, _without(spec("ORGANIZATION_TYPE"), "XNA"), n)
     occupation = draw_text(rng, spec("OCCUPATION_TYPE"), n)
     occupation_missing = rng.random(n) < _missing_among_workers(no_job)
@@ -164,4 +165,6 @@ def applications(rng: np.random.Generator, risk: np.ndarray) -> dict[str, Column
     out.update(work(rng, risk, out["NAME_INCOME_TYPE"]))
     out.update(money(rng, risk))
     out.update(household(rng, out))
+    for name in AFTER_BIRTH:  # drawn independently of age: not dated before the applicant's birth
+        out[name] = np.maximum(out[name], out["DAYS_BIRTH"])
     return out

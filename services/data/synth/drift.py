@@ -7,6 +7,8 @@ values with the same uniform draws (see docs/synthetic-data.md).
 
 import numpy as np
 
+from services.data.domains import ADULT_DAYS, DAY_SENTINEL
+from services.data.synth.application import AFTER_BIRTH
 from services.data.synth.profile import Column
 
 APPLICATION_DRIFT = ("AMT_INCOME_TOTAL", "DAYS_BIRTH", "EXT_SOURCE_2")
@@ -33,11 +35,15 @@ PAYMENT_DELAY_DAYS = 7.0
 
 
 def drift_applications(app: dict[str, Column]) -> dict[str, Column]:
-    """Poorer, younger applicants with lower external score 2."""
+    """Poorer, younger applicants with lower external score 2; never so young that their unchanged
+    employment, registration or documents would predate their birth (or employment their 16th year)."""
+    employed = np.where(app["DAYS_EMPLOYED"] == DAY_SENTINEL, np.nan, app["DAYS_EMPLOYED"] - ADULT_DAYS)
+    dated = [employed, *(app[c] for c in AFTER_BIRTH)]
+    youngest = np.fmin.reduce([np.full(len(employed), YOUNGEST_DAYS_BIRTH), *dated])
     return {
         **app,
         "AMT_INCOME_TOTAL": np.round(app["AMT_INCOME_TOTAL"] * INCOME_FACTOR * 2) / 2,
-        "DAYS_BIRTH": np.minimum(app["DAYS_BIRTH"] + AGE_SHIFT_DAYS, YOUNGEST_DAYS_BIRTH),
+        "DAYS_BIRTH": np.minimum(app["DAYS_BIRTH"] + AGE_SHIFT_DAYS, youngest),
         "EXT_SOURCE_2": app["EXT_SOURCE_2"] * EXT_SOURCE_2_FACTOR,
     }
 
