@@ -70,6 +70,7 @@ def test_score_a_known_client_then_read_its_explanation(
     result = done.json()
     assert result["status"] == "done"
     assert result["result"]["pd"] == pytest.approx(body["pd"])
+    assert result["result"]["decision"] == body["decision"]  # review too: the explanation states the score's
     assert result["result"]["contributions"] and result["result"]["principal_reasons"]
     families = result["result"]["families"]
     margin = result["result"]["base_value"] + sum(f["shap_value"] for f in families)
