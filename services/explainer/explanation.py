@@ -12,6 +12,7 @@ from services.explainer.reasons import direction, principal_reasons
 from services.explainer.schemas import Contribution, Explanation
 from services.explainer.shap_values import contributions
 from services.features.families import catalogue
+from services.scoring.model import ScoringModel
 
 
 def explain_rows(
@@ -23,7 +24,7 @@ def explain_rows(
     with SHAP_SECONDS.time():
         shap, base_values = contributions(model.booster, rows)
     pd_values = model.predict_pd(rows)
-    decisions = model.decide(pd_values)
+    decisions = model.outcome(pd_values, unusual_inputs(model, rows))
     explanations = []
     for i, client_id in enumerate(client_ids):
         families = loaded.families.totals(shap[i])
@@ -45,6 +46,15 @@ def explain_rows(
             )
         )
     return explanations
+
+
+def unusual_inputs(model: ScoringModel, rows: np.ndarray) -> np.ndarray:
+    """Rows the scoring service sends to review for their inputs (model.profile), so that the explanation
+    states the decision the score gave: approved, review or refused."""
+    if model.profile is None:
+        return np.zeros(len(rows), dtype=bool)
+    names = model.feature_names
+    return np.array([bool(model.profile.warnings(dict(zip(names, row, strict=True)))) for row in rows])
 
 
 def top_contributions(

@@ -201,7 +201,7 @@ _QUANTITIES: dict[str, dict[str, tuple[str, Unit]]] = {
         "is_late": ("paid late", "flag"),
         "is_late_30": ("paid over 30 days late", "flag"),
         "paid_to_owed": ("amount paid as a share of the amount owed", "share"),
-        "owed_minus_paid": ("amount left unpaid", "amount"),
+        "owed_minus_paid": ("amount owed minus amount paid", "amount"),
         "is_underpaid": ("paid less than owed", "flag"),
         "owed": ("amount owed", "amount"),
         "paid": ("amount paid", "amount"),

@@ -1,5 +1,6 @@
 """Models trained on real and synthetic clients for the reason tests, the way `credit train` trains one
-(default parameters, monotone constraints, gender masked unless included), calibrated, thresholded."""
+(default parameters, monotone constraints, gender masked unless included), calibrated, thresholded,
+with the review band around the threshold."""
 
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from services.features.files import LabelledFeatures
 from services.scoring.calibration import fit_calibrator
 from services.scoring.cost import best_threshold
 from services.scoring.model import ScoringModel
+from services.scoring.policy import REVIEW_SHARE, ReviewBand
 from services.scoring.training import (
     TrainingConfig,
     cross_validate,
@@ -39,9 +41,11 @@ def train_on(clients: LabelledFeatures, include_gender: bool = False) -> Trained
     monotone = monotone_constraints(NAMES)
     cv = cross_validate(fitted, clients.y, params, CONFIG, monotone)
     calibrator = fit_calibrator(cv.oof, clients.y)
-    threshold = best_threshold(clients.y, calibrator.transform(cv.oof)).threshold
+    validation_pd = calibrator.transform(cv.oof)
+    threshold = best_threshold(clients.y, validation_pd).threshold
     booster = refit(fitted, clients.y, params, cv.best_iteration, CONFIG, monotone)
-    model = ScoringModel(booster, calibrator, threshold, NAMES, "reason-tests")
+    review = ReviewBand.around(validation_pd, threshold, REVIEW_SHARE)
+    model = ScoringModel(booster, calibrator, threshold, NAMES, "reason-tests", review)
     reference = pl.DataFrame(clients.x, schema=list(NAMES), orient="row").with_columns(
         pl.Series("TARGET", clients.y)
     )

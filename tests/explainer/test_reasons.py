@@ -1,6 +1,8 @@
 """Reason wording (plain labels, units, comparisons only where consistent), principal reasons per family
 (at most four, the decision's way, gender never) and family sums adding up to the margin."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from services.explainer.cache import explanation_id
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
 from services.explainer.reasons import Families, describe, principal_reasons
+from services.scoring.policy import ReviewBand
 
 NAMES = (
     "app_ext_source_3",
@@ -94,13 +97,23 @@ def test_explanations_of_a_batch_match_the_model_and_families_add_up_to_the_marg
         assert result.pd == pytest.approx(pd_value, abs=1e-12)
         assert result.raw_margin == pytest.approx(margin)
         assert result.base_value + sum(f.shap_value for f in result.families) == pytest.approx(margin)
-        assert result.decision == small.model.decide(np.array([pd_value]))[0]
+        assert result.decision == small.model.outcome(np.array([pd_value]))[0]
         assert len(result.contributions) == 3
         impacts = [abs(c.shap_value) for c in result.contributions]
         assert impacts == sorted(impacts, reverse=True)
         assert result.contributions[0].label and result.contributions[0].family
         assert 1 <= len(result.principal_reasons) <= 4
     assert len({r.pd for r in results}) == len(results)  # rows differ: each got its own explanation
+
+
+def test_a_case_in_the_review_band_is_explained_as_review_with_its_risks(small: SmallModel) -> None:
+    band = ReviewBand.around(small.model.predict_pd(small.x), small.model.threshold, 0.3)
+    model = replace(small.model, review=band)
+    results = explain_rows(loaded_version(model, small.reference), "7", small.x[:300], [None] * 300, top_k=3)
+    reviewed = [r for r in results if r.decision == "review"]
+    assert reviewed and {r.decision for r in results} == {"approved", "review", "refused"}
+    assert all(reason.direction == "raises risk" for r in reviewed for reason in r.principal_reasons)
+    assert all(r.principal_reasons for r in reviewed)
 
 
 def test_explanation_id_ignores_key_order_and_number_spelling_but_not_values_or_version() -> None:

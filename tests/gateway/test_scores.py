@@ -70,7 +70,11 @@ def test_score_a_known_client_then_read_its_explanation(
     result = done.json()
     assert result["status"] == "done"
     assert result["result"]["pd"] == pytest.approx(body["pd"])
+    assert result["result"]["decision"] == body["decision"]  # review too: the explanation states the score's
     assert result["result"]["contributions"] and result["result"]["principal_reasons"]
+    families = result["result"]["families"]
+    margin = result["result"]["base_value"] + sum(f["shap_value"] for f in families)
+    assert margin == pytest.approx(result["result"]["raw_margin"])
 
 
 def test_a_scored_decision_is_logged_to_the_stream(
@@ -231,6 +235,11 @@ def test_model_and_importance(gateway: TestClient, make_key: Callable[..., str],
     assert body["model_version"] == stack.model_version
     values = [f["mean_abs_shap"] for f in body["features"]]
     assert values == sorted(values, reverse=True) and values[0] > 0
+    families = body["families"]  # by reason family too, in words
+    weights = [f["mean_abs_shap"] for f in families]
+    assert weights == sorted(weights, reverse=True)
+    assert families[0]["title"] and body["features"][0]["label"]
+    assert {f["family"] for f in body["features"]} == {f["family"] for f in families}
 
 
 def test_unknown_explanation_is_404(gateway: TestClient, make_key: Callable[..., str]) -> None:

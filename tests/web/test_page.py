@@ -7,6 +7,7 @@ import pytest
 from gateway.platform import Platform
 from playwright.sync_api import Page, Route, expect
 
+from services.features.families import FAMILIES
 from web.conftest import Officer
 
 pytestmark = pytest.mark.xdist_group("web")  # one platform for all of them (see conftest.py)
@@ -50,6 +51,15 @@ def test_known_client_shows_the_decision_then_the_reasons_and_the_population(
     expect(page.locator("#explanation")).to_have_attribute("aria-busy", "false")
     expect(page.locator("#explanation-status")).to_contain_text("Explanation ready")
     expect(page.locator("#waterfall")).to_be_visible()
+    titles = {family.title for family in FAMILIES}
+    reasons = page.locator("#reasons li")
+    assert 1 <= reasons.count() <= 4
+    assert set(page.locator("#reasons li strong").all_text_contents()) <= titles  # reasons by family
+    steps = page.evaluate("Chart.getChart(document.getElementById('waterfall')).data.labels")
+    assert steps[0] == "average client" and steps[-1].startswith("this client (PD ")
+    assert set(steps[1:-1]) - titles <= {s for s in steps if s.endswith(" other families")}  # words only
+    words = " ".join([*reasons.all_text_contents(), *steps])
+    assert not re.search(r"[a-z0-9]+_[a-z0-9_]+|\bnan\b|\bNone\b", words), words
 
     expect(page.locator("#population-status")).to_contain_text("past clients. This client")
     assert page.locator("#population-rows tr").count() > 0

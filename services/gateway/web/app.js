@@ -27,7 +27,7 @@ const page = {
 };
 
 let current = 0; // the latest score; answers and polls for an older one are dropped
-let contributions = new Map(); // feature -> the client's value, from the explanation
+let contributions = new Map(); // feature -> its contribution (the client's value, its plain label)
 const distributions = new Map(); // feature -> its population histogram (the same for every client)
 
 function say(text) {
@@ -169,23 +169,28 @@ function showExplanation(found, run) {
     return;
   }
   const result = found.result;
-  explanationState(`Explanation ready: the ${result.reasons.length} main reasons, strongest first.`, false);
-  page.reasons.replaceChildren(
-    ...result.reasons.map((reason) => {
-      const item = document.createElement("li");
-      item.textContent = reason.text;
-      item.className = reason.direction === "raises risk" ? "raises" : "lowers";
-      return item;
-    }),
-  );
+  const reasons = result.principal_reasons;
+  const what = result.decision === "approved" ? "strengths" : "principal reasons";
+  explanationState(`Explanation ready: the ${reasons.length} ${what}, strongest first, one per family.`, false);
+  page.reasons.replaceChildren(...reasons.map(reasonItem));
   $("waterfall-box").hidden = false;
   drawWaterfall($("waterfall"), result);
-  contributions = new Map(result.contributions.map((c) => [c.feature, c.value]));
+  contributions = new Map(result.contributions.map((c) => [c.feature, c]));
   page.feature.replaceChildren(
-    ...result.contributions.map((c) => new Option(`${c.feature} (this client: ${formatNumber(c.value)})`, c.feature)),
+    ...result.contributions.map((c) => new Option(`${c.label} (this client: ${formatNumber(c.value)})`, c.feature)),
   );
   page.population.hidden = false;
   showPopulation(run);
+}
+
+/** One principal reason: its family in bold, then the sentence after the family's title. */
+function reasonItem(reason) {
+  const item = document.createElement("li");
+  item.className = reason.direction === "raises risk" ? "raises" : "lowers";
+  const title = document.createElement("strong");
+  title.textContent = reason.title;
+  item.append(title, reason.text.slice(reason.title.length));
+  return item;
 }
 
 // --- population ----------------------------------------------------------------------------------------
@@ -208,17 +213,17 @@ async function showPopulation(run) {
   }
   if (run !== current || page.feature.value !== name) return;
   const distribution = distributions.get(name);
-  const value = contributions.get(name);
+  const { value, label } = contributions.get(name);
   const bin = value === null || !distribution.bins.length ? -1 : binIndex(distribution.bins, value);
-  page.populationStatus.textContent = summary(distribution, value, bin);
-  drawPopulation($("population-chart"), distribution, bin);
+  page.populationStatus.textContent = summary(distribution, label, value, bin);
+  drawPopulation($("population-chart"), distribution, label, bin);
   page.populationRows.replaceChildren(...distribution.bins.map((b, i) => tableRow(b, i === bin)));
 }
 
-function summary(distribution, value, bin) {
+function summary(distribution, label, value, bin) {
   const { clients, missing } = distribution;
   const total = clients.repaid + clients.defaulted;
-  const about = `${distribution.description} (${distribution.feature}), over ${total} past clients.`;
+  const about = `${label[0].toUpperCase()}${label.slice(1)}, over ${total} past clients.`;
   if (value === null) {
     const rate = (missing.repaid + missing.defaulted) / Math.max(total, 1);
     return `${about} This client's value is missing, like ${percent.format(rate)} of past clients.`;

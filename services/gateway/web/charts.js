@@ -1,6 +1,7 @@
-// The three pictures of a decision: the PD gauge against the threshold, the waterfall of the top SHAP
-// contributions, and the client's place in a feature's population by outcome. Chart.js is the vendored
-// UMD build (window.Chart); each chart also has a text alternative written by app.js.
+// The three pictures of a decision: the PD gauge against the threshold, the waterfall of the reason
+// families' SHAP contributions (in probability terms), and the client's place in a feature's population
+// by outcome. Chart.js is the vendored UMD build (window.Chart); each chart also has a text alternative
+// written by app.js.
 
 const { Chart } = globalThis;
 const RAISES = "#b2182b"; // red and blue stay distinct for colour-blind readers; text says the direction too
@@ -43,23 +44,36 @@ export function drawGauge(gauge, pd, threshold) {
   gauge.querySelector(".gauge-threshold-label").textContent = `threshold ${percent.format(threshold)}`;
 }
 
-/** Floating bars from the average client's log-odds to this client's, one step per top contribution. */
+const WATERFALL_STEPS = 6; // families drawn one by one; the others share one bar
+const probability = (logOdds) => 1 / (1 + Math.exp(-logOdds));
+const points = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, signDisplay: "always" });
+
+/** Risk from the average client's to this client's, one step per reason family, in probability terms
+ * (percentage points of the model's uncalibrated probability of default). The average and this client are
+ * markers, not bars from zero, so a 7% baseline does not dwarf steps of a point or two. */
 export function drawWaterfall(canvas, explanation) {
-  const shown = explanation.contributions;
-  const rest = explanation.raw_margin - explanation.base_value - shown.reduce((sum, c) => sum + c.shap_value, 0);
-  const steps = [...shown.map((c) => ({ label: c.feature, shap: c.shap_value })), { label: "all other features", shap: rest }];
-  let running = explanation.base_value;
+  const families = explanation.families;
+  const shown = families.slice(0, WATERFALL_STEPS).map((f) => ({ label: f.title, shap: f.shap_value }));
+  const rest = families.slice(WATERFALL_STEPS).reduce((sum, f) => sum + f.shap_value, 0);
+  const steps = rest === 0 ? shown : [...shown, { label: `${families.length - WATERFALL_STEPS} other families`, shap: rest }];
+  let margin = explanation.base_value;
   const bars = steps.map((step) => {
-    const bar = [running, running + step.shap];
-    running += step.shap;
-    return bar;
+    const from = 100 * probability(margin);
+    margin += step.shap;
+    return [from, 100 * probability(margin)];
   });
-  const labels = ["average client", ...steps.map((s) => s.label), "this client"];
-  const data = [[0, explanation.base_value], ...bars, [0, explanation.raw_margin]];
-  const colours = ["", ...steps.map((s) => (s.shap > 0 ? RAISES : LOWERS)), ""].map((c) => c || NEUTRAL);
+  const start = 100 * probability(explanation.base_value);
+  const end = 100 * probability(explanation.raw_margin);
+  const values = [start, end, ...bars.flat()];
+  const span = Math.max(...values) - Math.min(...values) || 1;
+  const marker = (at) => [at - span / 150, at + span / 150];
+  const labels = ["average client", ...steps.map((s) => s.label), `this client (PD ${percent.format(explanation.pd)} after calibration)`];
+  const data = [marker(start), ...bars, marker(end)];
+  const colours = [NEUTRAL, ...steps.map((s) => (s.shap > 0 ? RAISES : LOWERS)), NEUTRAL];
+  const pad = span / 10;
   return redraw(canvas, {
     type: "bar",
-    data: { labels, datasets: [{ label: "log-odds of default", data, backgroundColor: colours }] },
+    data: { labels, datasets: [{ label: "probability of default (%)", data, backgroundColor: colours }] },
     options: {
       indexAxis: "y",
       plugins: {
@@ -67,16 +81,22 @@ export function drawWaterfall(canvas, explanation) {
         tooltip: {
           callbacks: {
             label: (item) => {
+              if (item.dataIndex === 0) return `average client: ${number.format(start)}%`;
+              if (item.dataIndex === data.length - 1) return `this client: ${number.format(end)}%`;
               const [from, to] = item.raw;
-              const total = item.dataIndex === 0 || item.dataIndex === data.length - 1;
-              if (total) return `log-odds ${number.format(to)}`;
-              const change = to - from;
-              return `${change > 0 ? "+" : ""}${number.format(change)} log-odds (${change > 0 ? "raises" : "lowers"} risk)`;
+              const side = to > from ? "raises" : "lowers";
+              return `${points.format(to - from)} percentage points (${side} the risk): ${number.format(from)}% → ${number.format(to)}%`;
             },
           },
         },
       },
-      scales: { x: { title: { display: true, text: "log-odds of default (higher = riskier)" } } },
+      scales: {
+        x: {
+          min: Math.max(0, Math.min(...values) - pad),
+          max: Math.min(100, Math.max(...values) + pad),
+          title: { display: true, text: "probability of default, % (model score before calibration)" },
+        },
+      },
     },
   });
 }
@@ -92,7 +112,7 @@ export function binIndex(bins, value) {
 }
 
 /** Share of repaid and of defaulted clients per bin, the client's bin outlined. */
-export function drawPopulation(canvas, distribution, clientBin) {
+export function drawPopulation(canvas, distribution, label, clientBin) {
   const { bins, clients } = distribution;
   const share = (count, total) => (total ? (100 * count) / total : 0);
   const outline = (i) => (i === clientBin ? 3 : 0);
@@ -117,7 +137,7 @@ export function drawPopulation(canvas, distribution, clientBin) {
         tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${number.format(item.raw)}%` } },
       },
       scales: {
-        x: { title: { display: true, text: `${distribution.feature} (outlined: this client)` } },
+        x: { title: { display: true, text: `${label} (outlined: this client)` } },
         y: { title: { display: true, text: "% of the outcome group" }, beginAtZero: true },
       },
     },
