@@ -7,14 +7,14 @@ path), auth.py / ratelimit.py (who may call, how often) and decision_log.py (mon
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request, Security, params
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security, params
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.http import ApiError
 from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
-from services.gateway import outcomes, population, scores, web
+from services.gateway import outcomes, population, reviews, scores, web
 from services.gateway.auth import authenticate, require_scope
 from services.gateway.key_store import ApiKey
 from services.gateway.lifespan import create_lifespan, state
@@ -23,10 +23,12 @@ from services.gateway.schemas import (
     ErrorResponse,
     OutcomesAccepted,
     OutcomesRequest,
+    ReviewQueue,
     ScoreRequest,
     ScoreResponse,
 )
 from services.gateway.settings import GatewaySettings
+from services.monitoring.schemas import REQUEST_ID_PATTERN, DecisionRecord, ReviewIn
 from services.scoring.schemas import ModelDescription
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
@@ -48,16 +50,45 @@ def scoped(scope: str) -> params.Depends:
     return Depends(check)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="a retry with the same key and body gets the first answer (no second decision)",
+    ),
+]
+IDEMPOTENCY_CONFLICT = {
+    "model": ErrorResponse,
+    "description": "Idempotency-Key reused with another body, or its first request is still running",
+}
+
+
 @v1.post(
     "/scores",
     response_model=ScoreResponse,
-    dependencies=[scoped("score")],
-    responses={404: {"model": ErrorResponse, "description": "unknown client"}, 502: BAD_GATEWAY},
+    responses={
+        404: {"model": ErrorResponse, "description": "unknown client"},
+        409: IDEMPOTENCY_CONFLICT,
+        502: BAD_GATEWAY,
+    },
 )
-async def create_score(body: ScoreRequest, request: Request) -> ScoreResponse:
+async def create_score(
+    body: ScoreRequest,
+    request: Request,
+    key: Annotated[ApiKey, scoped("score")],
+    idempotency_key: IdempotencyKey = None,
+) -> ScoreResponse | JSONResponse:
     """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
     started = time.perf_counter()
-    return await scores.score(state(request).backends, body, started, explanation_url)
+    app_state = state(request)
+    return await app_state.idempotency.run(
+        f"{key.key_id}:scores",
+        idempotency_key,
+        body,
+        lambda: scores.score(app_state.backends, body, started, explanation_url),
+    )
 
 
 def explanation_url(explanation_id: str) -> str:
@@ -127,6 +158,57 @@ async def get_importance(request: Request) -> GlobalImportance | JSONResponse:
 async def create_outcomes(body: OutcomesRequest, request: Request) -> OutcomesAccepted:
     """Observed repayment or default: each outcome settles one decision (re-sending changes nothing)."""
     return await outcomes.settle(state(request).backends.monitoring, body)
+
+
+RequestId = Annotated[str, Path(min_length=1, max_length=200, pattern=REQUEST_ID_PATTERN)]
+NOT_FOUND = {"model": ErrorResponse, "description": "no decision with this request id (yet) in the log"}
+
+
+@v1.get("/reviews", response_model=ReviewQueue, dependencies=[scoped("review")], responses={502: BAD_GATEWAY})
+async def get_reviews(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ReviewQueue:
+    """Decisions waiting for an officer, oldest first, with PD, warnings and the explanation link."""
+    return await reviews.queue(state(request).backends.monitoring, limit, explanation_url)
+
+
+@v1.post(
+    "/decisions/{request_id}/review",
+    response_model=DecisionRecord,
+    responses={
+        404: NOT_FOUND,
+        409: {
+            "model": ErrorResponse,
+            "description": "reviewed already, not a decision in review, or Idempotency-Key conflict",
+        },
+        502: BAD_GATEWAY,
+    },
+)
+async def review_decision(
+    request_id: RequestId,
+    body: ReviewIn,
+    request: Request,
+    key: Annotated[ApiKey, scoped("review")],
+    idempotency_key: IdempotencyKey = None,
+) -> DecisionRecord | JSONResponse:
+    """An officer's final decision on a `review` decision, stored once; the actor is the key's name."""
+    monitoring = state(request).backends.monitoring
+    return await state(request).idempotency.run(
+        f"{key.key_id}:review:{request_id}",
+        idempotency_key,
+        body,
+        lambda: reviews.review(monitoring, request_id, body, key.name),
+    )
+
+
+@v1.get(
+    "/decisions/{request_id}",
+    response_model=DecisionRecord,
+    dependencies=[scoped("decisions")],
+    responses={404: NOT_FOUND, 502: BAD_GATEWAY},
+)
+async def get_decision(request_id: RequestId, request: Request) -> DecisionRecord:
+    """The full decision record: inputs, warnings, model version, PD, threshold and band, automated
+    outcome, the officer's review and the final outcome."""
+    return await reviews.record(state(request).backends.monitoring, request_id)
 
 
 @probes.get("/healthz")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from limits import parse
 from sqlalchemy import Engine, text
 
-SCOPES = ("score", "explain", "model", "outcomes")
+SCOPES = ("score", "explain", "model", "outcomes", "review", "decisions")
 PREFIX = "ck"
 
 

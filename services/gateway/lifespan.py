@@ -17,6 +17,7 @@ from services.gateway.auth import KeyCache
 from services.gateway.decision_log import DecisionLog
 from services.gateway.downstream import Downstream
 from services.gateway.explanations import Explanations
+from services.gateway.idempotency import IdempotencyStore
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.scores import Backends
 from services.gateway.settings import GatewaySettings
@@ -32,6 +33,7 @@ class GatewayState:
     limiter: RateLimiter
     redis: Redis
     backends: Backends
+    idempotency: IdempotencyStore
 
 
 def state(request: Request) -> GatewayState:
@@ -64,6 +66,7 @@ def create_lifespan(settings: GatewaySettings) -> Callable[[FastAPI], AbstractAs
             limiter=RateLimiter(settings.redis_url, pool, settings.gateway_rate_limit),
             redis=redis,
             backends=backends,
+            idempotency=IdempotencyStore(redis, settings.idempotency_ttl_s),
         )
         backends.decisions.start()
         backends.explanations.start()

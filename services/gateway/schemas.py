@@ -10,7 +10,13 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.features.schemas import ApplicationIn, HistoryIn
-from services.monitoring.schemas import EARLIEST_YEAR, REQUEST_ID_PATTERN, RejectedOutcome, SettledOutcome
+from services.monitoring.schemas import (
+    EARLIEST_YEAR,
+    REQUEST_ID_PATTERN,
+    PendingReview,
+    RejectedOutcome,
+    SettledOutcome,
+)
 from services.scoring.schemas import Decision, InputWarning, ReviewBandOut
 
 BIGINT_MAX = 2**63 - 1
@@ -162,6 +168,15 @@ class OutcomesAccepted(BaseModel):
     request_id: str
     accepted: list[SettledOutcome] = Field(description="recorded, unchanged (sent before) or corrected")
     rejected: list[RejectedOutcome] = Field(description="outcomes that settle no decision, with the reason")
+
+
+class QueuedReview(PendingReview):
+    explanation_url: str | None = Field(description="GET it for the reasons behind the PD")
+
+
+class ReviewQueue(BaseModel):
+    pending: int = Field(description="decisions waiting for an officer (the list may be cut at `limit`)")
+    reviews: list[QueuedReview] = Field(description="oldest first")
 
 
 class ErrorBody(BaseModel):

@@ -128,6 +128,7 @@ def decision_entry(
         "threshold": response.threshold,
         "review_band": None if response.review_band is None else response.review_band.model_dump(),
         "warnings": [w.model_dump() for w in response.warnings],
+        "explanation_id": response.explanation.id,
         "latency_ms": round(latency_ms, 3),
         "source": response.source,
     }

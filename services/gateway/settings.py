@@ -33,6 +33,9 @@ class GatewaySettings(CommonSettings):
     explanation_claim_ttl_s: int = Field(
         600, ge=1, description="a pending claim expires after this unless a worker has taken its task"
     )
+    idempotency_ttl_s: int = Field(
+        86_400, ge=1, description="how long an Idempotency-Key's first answer is given to its retries"
+    )
     explainer_timeout_s: float = Field(
         0.5, gt=0, description="budget of an explanation status or importance read"
     )

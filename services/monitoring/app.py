@@ -9,11 +9,11 @@ elsewhere). Blocking work runs in worker threads, never on the event loop.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg2
 import redis
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -26,14 +26,18 @@ from services.monitoring.collector import MonitoringCollector
 from services.monitoring.consumer import run_in_thread
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
 from services.monitoring.metrics import HTTP
+from services.monitoring.reviews import DecisionNotFound, ReviewConflict
 from services.monitoring.schemas import (
     DecisionOutcome,
+    DecisionRecord,
     DriftRunOut,
     FairnessOut,
     GroupApproval,
     OutcomesIn,
     OutcomesSettled,
+    PendingReviews,
     PerformanceOut,
+    ReviewRecordIn,
     VintagesOut,
 )
 from services.monitoring.settings import MonitoringSettings
@@ -106,6 +110,37 @@ async def get_outcome(request_id: str, request: Request) -> DecisionOutcome:
         message = f"no outcome settles decision {request_id!r}"
         raise ApiError(404, "not_found", message, {"request_id": request_id})
     return DecisionOutcome.model_validate(found)
+
+
+@router.get("/reviews", response_model=PendingReviews)
+async def get_reviews(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PendingReviews:
+    """Decisions waiting for an officer, oldest first."""
+    count, rows = await run_in_threadpool(queries.pending_reviews, _settings(request).database_url, limit)
+    return PendingReviews.model_validate({"pending": count, "reviews": rows})
+
+
+@router.post("/decisions/{request_id}/review", response_model=DecisionRecord)
+async def post_review(request_id: str, body: ReviewRecordIn, request: Request) -> DecisionRecord:
+    """Record an officer's final decision, once: a second review of the same decision is a 409."""
+    try:
+        found = await run_in_threadpool(
+            queries.review_decision, _settings(request).database_url, request_id, body
+        )
+    except DecisionNotFound as error:
+        raise ApiError(404, "decision_not_found", str(error), {"request_id": request_id}) from error
+    except ReviewConflict as error:
+        raise ApiError(409, "review_conflict", str(error), {"request_id": request_id}) from error
+    return DecisionRecord.model_validate(found)
+
+
+@router.get("/decisions/{request_id}", response_model=DecisionRecord)
+async def get_decision(request_id: str, request: Request) -> DecisionRecord:
+    """The full record of one decision: inputs, model, PD, band, warnings, review, final outcome."""
+    found = await run_in_threadpool(queries.decision_record, _settings(request).database_url, request_id)
+    if found is None:
+        message = f"no decision {request_id!r} in the decision log"
+        raise ApiError(404, "decision_not_found", message, {"request_id": request_id})
+    return DecisionRecord.model_validate(found)
 
 
 @router.get("/performance", response_model=PerformanceOut)

@@ -1,5 +1,5 @@
 """Prometheus metrics read from Postgres at scrape time: drift, decisions, realised and estimated
-performance, fairness, vintages.
+performance, fairness, vintages, the review queue.
 
 The drift job runs in a Celery worker or the CLI, not in this process, so its figures are exported from
 what it stored. A snapshot is cached for `stats_cache_s` so several scrapers cost one set of queries;
@@ -78,6 +78,14 @@ GAUGES: dict[str, tuple[str, list[str]]] = {
         ["attribute", "group"],
     ),
     "monitoring_fairness_min_approval_ratio": ("Worst group approval ratio per attribute", ["attribute"]),
+    "monitoring_review_queue_length": ("Decisions waiting for an officer's review", []),
+    "monitoring_review_queue_oldest_age_seconds": ("How long the oldest waiting review has waited", []),
+    "monitoring_review_max_age_seconds": ("Alert when a review has waited longer than this", []),
+    "monitoring_reviews": ("Reviews recorded in the statistics window", []),
+    "monitoring_review_override_rate": (
+        "Share of the window's reviews where the officer decided against the model's side of the threshold",
+        [],
+    ),
 }
 COUNTERS: dict[str, tuple[str, list[str]]] = {
     "monitoring_drift_runs": ("Drift runs recorded, by status (ok, skipped, failed)", ["status"]),
@@ -134,6 +142,9 @@ class MonitoringCollector(Collector):
         current, by_month = self._snapshot.get(), self._vintages.get()
         families["monitoring_stats_up"].add_metric([], 0.0 if current is None else 1.0)
         families["monitoring_estimated_auc_margin"].add_metric([], self.settings.estimated_auc_margin)
+        families["monitoring_review_max_age_seconds"].add_metric(
+            [], self.settings.review_max_age_hours * 3600
+        )
         if current is not None:
             fill(families, current)
             for status in ("ok", "skipped", "failed"):
@@ -181,6 +192,10 @@ def fill(families: dict[str, GaugeMetricFamily], current: Snapshot) -> None:
         put("monitoring_fairness_approval_ratio", group.ratio, (group.attribute, group.group))
     for attribute, ratio in min_ratios(current.fairness).items():
         put("monitoring_fairness_min_approval_ratio", ratio, (attribute,))
+    put("monitoring_review_queue_length", current.reviews.pending)
+    put("monitoring_review_queue_oldest_age_seconds", current.reviews.oldest_age_s or 0.0)
+    put("monitoring_reviews", current.reviews.reviewed)
+    put("monitoring_review_override_rate", current.reviews.override_rate)
 
 
 def fill_vintage(families: dict[str, GaugeMetricFamily], found: Vintage) -> None:

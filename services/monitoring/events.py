@@ -33,13 +33,14 @@ def insert_decisions(cur: psycopg2.extensions.cursor, events: Sequence[DecisionE
     rows = [
         (e.request_id, e.time, e.client_id, e.model_version, hashes[tuple(e.features)],
          [math.nan if v is None else v for v in e.features.values()], e.pd, e.decision, e.threshold,
-         e.latency_ms, e.source, Json(e.warnings), *_band(e))
+         e.latency_ms, e.source, Json(e.warnings), e.explanation_id, *_band(e))
         for e in events
     ]  # fmt: skip
     inserted = execute_values(
         cur,
         "INSERT INTO decision_log (request_id, decided_at, client_id, model_version, names_hash,"
-        " feature_values, pd, decision, threshold, latency_ms, source, warnings, review_low, review_high)"
+        " feature_values, pd, decision, threshold, latency_ms, source, warnings, explanation_id, review_low,"
+        " review_high)"
         " VALUES %s"
         " ON CONFLICT (request_id) DO NOTHING RETURNING decision",
         rows,

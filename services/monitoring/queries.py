@@ -7,11 +7,11 @@ from typing import Any
 import psycopg2
 import redis
 
-from services.monitoring import drift_store
+from services.monitoring import drift_store, reviews
 from services.monitoring.fairness import GroupRate, approval_by_group
 from services.monitoring.outcomes import outcome_of, settle
 from services.monitoring.performance import Performance, window_performance
-from services.monitoring.schemas import OutcomeIn, RejectedOutcome, SettledOutcome
+from services.monitoring.schemas import OutcomeIn, RejectedOutcome, ReviewRecordIn, SettledOutcome
 from services.monitoring.vintages import Vintage, first_of_month, vintages
 
 
@@ -53,6 +53,24 @@ def by_vintage(database_url: str, months: int) -> list[Vintage]:
 def fairness(database_url: str, hours: float) -> list[GroupRate]:
     with closing(psycopg2.connect(database_url)) as conn:
         return approval_by_group(conn, datetime.now(UTC) - timedelta(hours=hours))
+
+
+def pending_reviews(database_url: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return reviews.pending(conn, limit)
+
+
+def review_decision(database_url: str, request_id: str, review: ReviewRecordIn) -> dict[str, Any] | None:
+    """Record the review (raises DecisionNotFound or ReviewConflict), then the decision's full record."""
+    with closing(psycopg2.connect(database_url)) as conn:
+        reviews.record(conn, request_id, review)
+        conn.commit()
+        return reviews.decision_record(conn, request_id)
+
+
+def decision_record(database_url: str, request_id: str) -> dict[str, Any] | None:
+    with closing(psycopg2.connect(database_url)) as conn:
+        return reviews.decision_record(conn, request_id)
 
 
 def ping(database_url: str, redis_url: str) -> None:

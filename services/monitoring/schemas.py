@@ -31,6 +31,7 @@ class DecisionEvent(BaseModel):
     threshold: float
     review_band: dict[str, float] | None = None
     warnings: list[dict[str, Any]] = Field(default_factory=list)
+    explanation_id: str | None = None
     latency_ms: float = Field(ge=0.0)
     source: Literal["client_id", "application"]
 
@@ -207,3 +208,84 @@ class GroupApproval(BaseModel):
 class FairnessOut(BaseModel):
     window_hours: float
     groups: list[GroupApproval]
+
+
+# The fixed list an officer's review names its reason from.
+REVIEW_REASONS = (
+    "income_verified",
+    "identity_verified",
+    "documents_provided",
+    "credit_history_checked",
+    "affordability_confirmed",
+    "affordability_insufficient",
+    "information_inconsistent",
+    "fraud_suspected",
+    "policy_exception",
+    "other",
+)
+ReviewReason = Literal[REVIEW_REASONS]  # type: ignore[valid-type]
+
+
+class ReviewIn(BaseModel):
+    """An officer's final say on a decision in review."""
+
+    model_config = _STRICT
+    decision: Literal["approved", "refused"]
+    reason: ReviewReason = Field(description="one of the fixed reason codes")
+    note: str = Field(default="", max_length=2000, description="free text for the file")
+
+
+class ReviewRecordIn(ReviewIn):
+    actor: str = Field(min_length=1, max_length=200, description="who decided: the officer's API key name")
+
+
+class ReviewBandIn(BaseModel):
+    low: float
+    high: float
+
+
+class ReviewOut(BaseModel):
+    decision: Literal["approved", "refused"]
+    reason: str
+    note: str
+    actor: str
+    reviewed_at: datetime
+
+
+class PendingReview(BaseModel):
+    request_id: str
+    decided_at: datetime
+    client_id: int | None
+    model_version: str
+    pd: float
+    threshold: float
+    review_band: ReviewBandIn | None
+    warnings: list[dict[str, Any]]
+    explanation_id: str | None
+
+
+class PendingReviews(BaseModel):
+    pending: int = Field(description="decisions waiting for an officer (the list may be cut at `limit`)")
+    reviews: list[PendingReview] = Field(description="oldest first")
+
+
+class DecisionRecord(BaseModel):
+    """One decision in full: what was scored, by which model, what it decided, who decided last."""
+
+    request_id: str
+    decided_at: datetime
+    client_id: int | None
+    source: str
+    model_version: str
+    inputs: dict[str, float | None] = Field(description="the feature vector the model scored")
+    pd: float
+    threshold: float
+    review_band: ReviewBandIn | None
+    warnings: list[dict[str, Any]]
+    explanation_id: str | None
+    automated_decision: Literal["approved", "review", "refused"]
+    model_side: Literal["approved", "refused"] = Field(description="the model's side of the threshold")
+    review: ReviewOut | None
+    final_decision: Literal["approved", "review", "refused"] = Field(
+        description="the officer's decision where there is one; `review` while one is pending"
+    )

@@ -34,3 +34,4 @@ class MonitoringSettings(CommonSettings):
     vintage_cache_s: float = 300.0  # vintages change slowly and read a year of decisions
     estimated_auc_margin: float = 0.05  # alert when the estimated AUC is this far below validation
     top_drift_features: int = 10
+    review_max_age_hours: float = 4.0  # alert when a decision has waited this long for an officer

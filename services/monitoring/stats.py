@@ -1,5 +1,6 @@
 """Everything the dashboards read from Postgres, gathered in one pass: latest drift run, decision window,
-realised and estimated performance and fairness (vintages, slower to change, are read on their own)."""
+realised and estimated performance, fairness and the review queue (vintages, slower to change, are read
+on their own)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ from typing import Any
 
 import psycopg2.extensions
 
-from services.monitoring import drift_store
+from services.monitoring import drift_store, reviews
 from services.monitoring.approval import APPROVED
 from services.monitoring.fairness import GroupRate, approval_by_group
 from services.monitoring.performance import Performance, window_performance
@@ -29,6 +30,7 @@ class Snapshot:
     window: DecisionWindow
     performance: Performance
     fairness: list[GroupRate]
+    reviews: reviews.ReviewFigures
 
 
 def decision_window(conn: psycopg2.extensions.connection, since: datetime) -> DecisionWindow:
@@ -60,4 +62,5 @@ def snapshot(conn: psycopg2.extensions.connection, settings: MonitoringSettings)
         window=decision_window(conn, window_start),
         performance=window_performance(conn, now - timedelta(days=settings.performance_window_days)),
         fairness=approval_by_group(conn, window_start),
+        reviews=reviews.figures(conn, window_start),
     )

@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 from monitoring.prometheus import prometheus_server, query
 
 from gateway.platform import Platform, champion_on_catalog_names
+from gateway.test_reviews import UNUSUAL
 from services.scoring.registry import CHALLENGER, MODEL_NAME
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboards"
@@ -53,7 +54,8 @@ def challenger(stack: Platform) -> Iterator[str]:
 
 
 def traffic(stack: Platform, key: str) -> None:
-    """Scores, one unknown client, outcomes settling the scored decisions, one drift run."""
+    """Scores, one unknown client, outcomes settling the scored decisions, an officer's review of an
+    unusual application, one drift run."""
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=stack.gateway.url, headers=headers, timeout=30) as gateway:
         with ThreadPoolExecutor(4) as pool:
@@ -73,6 +75,11 @@ def traffic(stack: Platform, key: str) -> None:
             rejected = gateway.post("/v1/outcomes", json={"outcomes": outcomes}).json()["rejected"]
             outcomes = [outcomes[r["item"]] for r in rejected]
         assert outcomes == [], "some decisions never reached the log"
+        unusual = {"application": UNUSUAL, "history": {}}
+        gateway.post("/v1/scores", json=unusual, headers={"X-Request-ID": "dashboard-review"})
+        review = {"decision": "approved", "reason": "income_verified"}
+        while gateway.post("/v1/decisions/dashboard-review/review", json=review).status_code == 404:
+            time.sleep(0.2)  # not consumed into the log yet
     run = httpx.post(f"{stack.monitoring.url}/drift/run", timeout=300).json()
     assert run["status"] == "ok", run["error"]
 
@@ -106,7 +113,7 @@ def test_every_dashboard_query_returns_data(
         deadline = time.monotonic() + DATA_WITHIN_S
         while (missing := missing_data(prometheus)) and time.monotonic() < deadline:
             time.sleep(1.0)
-        assert missing == []
+        assert missing == [], "\n".join(missing)
         rules = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
         unhealthy = [
             (r["name"], r.get("lastError")) for g in rules for r in g["rules"] if r["health"] != "ok"

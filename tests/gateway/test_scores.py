@@ -99,6 +99,7 @@ def test_a_scored_decision_is_logged_to_the_stream(
         "threshold",
         "review_band",
         "warnings",
+        "explanation_id",
         "latency_ms",
         "source",
     }

@@ -33,6 +33,7 @@ def upgrade() -> None:
         "decision_log",
         sa.Column("warnings", postgresql.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     )
+    op.add_column("decision_log", sa.Column("explanation_id", sa.Text))
     op.add_column("decision_log", sa.Column("review_low", _FLOAT))
     op.add_column("decision_log", sa.Column("review_high", _FLOAT))
     op.add_column("decision_log", sa.Column("final_decision", sa.Text))
@@ -59,7 +60,7 @@ def downgrade() -> None:
     op.drop_constraint("ck_decision_log_final_decision", "decision_log", type_="check")
     for column in ("reviewed_at", "reviewed_by", "review_note", "review_reason", "final_decision"):
         op.drop_column("decision_log", column)
-    for column in ("review_high", "review_low", "warnings"):
+    for column in ("review_high", "review_low", "explanation_id", "warnings"):
         op.drop_column("decision_log", column)
     op.execute("DELETE FROM decision_log WHERE decision = 'review'")
     op.drop_constraint("ck_decision_log_decision", "decision_log", type_="check")
