@@ -123,7 +123,7 @@ def test_spark_pds_equal_credit_score_input(
     assert on_spark["SK_ID_CURR"].to_list() == local["SK_ID_CURR"].to_list()
     np.testing.assert_allclose(on_spark["PD"].to_numpy(), local["PD"].to_numpy(), rtol=1e-12, atol=0)
     assert on_spark["DECISION"].to_list() == local["DECISION"].to_list()
-    assert set(local["DECISION"]) == {"approved", "refused"}  # the comparison covers both decisions
+    assert {"approved", "refused"} <= set(local["DECISION"])  # the comparison covers both sides
     assert set(on_spark["MODEL_VERSION"]) == {version}
 
 
