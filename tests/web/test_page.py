@@ -39,7 +39,7 @@ def test_known_client_shows_the_decision_then_the_reasons_and_the_population(
 
     expect(page.locator("#result-title")).to_have_text(f"Decision for client {stack.client_ids[0]}")
     expect(page.locator("#result-title")).to_be_focused()
-    expect(page.locator("#decision")).to_have_text(re.compile(r"^. (Approved|Refused)$"))
+    expect(page.locator("#decision")).to_have_text(re.compile(r"^. (Approved|Review by an officer|Refused)$"))
     expect(page.locator("#model-version")).to_have_text(stack.model_version)
     expect(page.get_by_role("meter")).to_have_attribute("aria-valuetext", re.compile(r"the threshold of"))
 
@@ -120,7 +120,7 @@ def test_a_valid_application_is_scored(officer: Officer, make_key: Callable[...,
     page.get_by_role("button", name="Score application").click()
 
     expect(page.locator("#result-title")).to_have_text("Decision for the new application")
-    expect(page.locator("#decision")).to_have_text(re.compile(r"(Approved|Refused)$"))
+    expect(page.locator("#decision")).to_have_text(re.compile(r"(Approved|Review by an officer|Refused)$"))
     expect(page.locator("#reasons li").first).to_be_visible(timeout=EXPLANATION_WAIT_MS)
     assert officer.unexpected_errors() == []
 

@@ -110,12 +110,13 @@ page.applicationForm.addEventListener("submit", (event) => {
   score(page.applicationForm, () => ({ application: values(page.applicationForm) }), "application.");
 });
 
+const BADGES = { approved: "✓ Approved", review: "? Review by an officer", refused: "✕ Refused" };
+
 function showDecision(decision, run) {
-  const refused = decision.decision === "refused";
   const who = decision.client_id === null ? "the new application" : `client ${decision.client_id}`;
   $("result-title").textContent = `Decision for ${who}`;
   const badge = $("decision");
-  badge.textContent = refused ? "✕ Refused" : "✓ Approved";
+  badge.textContent = BADGES[decision.decision];
   badge.className = `decision ${decision.decision}`;
   $("pd").textContent = percent.format(decision.pd);
   $("threshold").textContent = percent.format(decision.threshold);
@@ -127,6 +128,9 @@ function showDecision(decision, run) {
   $("result-title").focus();
   followExplanation(decision.explanation, run);
 }
+
+// A review opened in the queue (reviews.js) is shown like a fresh score.
+document.addEventListener("show-decision", (event) => showDecision(event.detail, ++current));
 
 // --- explanation (polled) ------------------------------------------------------------------------------
 
