@@ -58,7 +58,7 @@ def test_train_then_score_file_and_client(env: str, tmp_path: Path) -> None:
     assert everything["SK_ID_CURR"].to_list() == [*applications["SK_ID_CURR"], 1, 2]
     scored, refused = everything.head(applications.height), everything.tail(2)
     assert scored["PD"].is_between(0, 1, closed="none").all()
-    assert set(scored["DECISION"]) <= {"approved", "refused"}
+    assert set(scored["DECISION"]) <= {"approved", "review", "refused"}
     assert scored["error"].is_null().all()
     assert set(everything["MODEL_VERSION"]) == {1}
     assert refused["PD"].is_null().all() and refused["DECISION"].is_null().all()

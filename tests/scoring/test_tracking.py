@@ -58,7 +58,7 @@ def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tr
     predicted = pyfunc.predict(pd.DataFrame(data.x[:50], columns=list(data.names)))
     assert loaded_version == version
     assert predicted["PD"].to_numpy() == pytest.approx(plain.predict_pd(data.x[:50]))
-    assert set(predicted["DECISION"]) <= {"approved", "refused"}
+    assert set(predicted["DECISION"]) <= {"approved", "review", "refused"}
 
 
 def test_promote_refuses_a_worse_model_unless_forced_and_list_shows_aliases(tracking_uri: str) -> None:
