@@ -17,7 +17,7 @@ from services.features.store import FeatureMatrix
 from services.scoring.model import ScoringModel
 from services.scoring.model_store import load_alias
 
-OUTPUT_COLUMNS = ("SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION", "error")
+OUTPUT_COLUMNS = ("SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION")  # and `error` in a file's output
 APPLICATION = "application_test"  # TARGET, if the file has it, is not an input
 
 
@@ -105,7 +105,7 @@ def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -
         {
             "SK_ID_CURR": features.client_ids,
             "PD": pd_values,
-            "DECISION": model.decide(pd_values),
+            "DECISION": model.outcome(pd_values),  # the review band; unusual inputs are flagged online
             "MODEL_VERSION": [version] * len(pd_values),
         }
     )
