@@ -93,6 +93,13 @@ async def drift_report(run_id: int, request: Request) -> HTMLResponse:
     return HTMLResponse(html)
 
 
+def _found(row: dict[str, Any] | None, code: str, message: str, request_id: str) -> dict[str, Any]:
+    """A row looked up by request id, or the 404 naming that id."""
+    if row is None:
+        raise ApiError(404, code, message, {"request_id": request_id})
+    return row
+
+
 @router.post("/outcomes", response_model=OutcomesSettled)
 async def post_outcomes(body: OutcomesIn, request: Request) -> OutcomesSettled:
     """Settle decisions: each outcome is accepted (recorded, unchanged or corrected) or rejected."""
@@ -106,10 +113,9 @@ async def post_outcomes(body: OutcomesIn, request: Request) -> OutcomesSettled:
 async def get_outcome(request_id: str, request: Request) -> DecisionOutcome:
     """The outcome settling a decision, with the earlier outcomes it corrected."""
     found = await run_in_threadpool(queries.decision_outcome, _settings(request).database_url, request_id)
-    if found is None:
-        message = f"no outcome settles decision {request_id!r}"
-        raise ApiError(404, "not_found", message, {"request_id": request_id})
-    return DecisionOutcome.model_validate(found)
+    return DecisionOutcome.model_validate(
+        _found(found, "not_found", f"no outcome settles decision {request_id!r}", request_id)
+    )
 
 
 @router.get("/reviews", response_model=PendingReviews)
@@ -137,10 +143,9 @@ async def post_review(request_id: str, body: ReviewRecordIn, request: Request) -
 async def get_decision(request_id: str, request: Request) -> DecisionRecord:
     """The full record of one decision: inputs, model, PD, band, warnings, review, final outcome."""
     found = await run_in_threadpool(queries.decision_record, _settings(request).database_url, request_id)
-    if found is None:
-        message = f"no decision {request_id!r} in the decision log"
-        raise ApiError(404, "decision_not_found", message, {"request_id": request_id})
-    return DecisionRecord.model_validate(found)
+    return DecisionRecord.model_validate(
+        _found(found, "decision_not_found", f"no decision {request_id!r} in the decision log", request_id)
+    )
 
 
 @router.get("/performance", response_model=PerformanceOut)
