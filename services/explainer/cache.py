@@ -1,9 +1,12 @@
 """Redis layout of the explainer: one JSON record (status, reason, result) per explanation or importance
 job, so the gateway polls plain keys and never Celery's result API.
 
-    explainer:record:{explanation id}          explanation status + result, TTL = result TTL
-    explainer:record:importance-{version}      global importance status + result, no TTL (a version's
-    explainer:importance-png:{version}         importance never changes), and its PNG plot
+    explainer:v2:record:{explanation id}          explanation status + result, TTL = result TTL
+    explainer:v2:record:importance-{version}      global importance status + result, no TTL (a version's
+    explainer:v2:importance-png:{version}         importance never changes), and its PNG plot
+
+The `v2` is the layout of the result: it changes with the result's schema, so a platform upgraded in
+place never reads an older worker's record as a new one (it computes the explanation again).
 """
 
 import hashlib
@@ -16,7 +19,7 @@ import redis
 
 from services.explainer.schemas import Status
 
-PREFIX = "explainer"
+PREFIX = "explainer:v2"  # v2: reasons by family (principal_reasons, families, labelled contributions)
 
 
 @dataclass(frozen=True)
