@@ -42,6 +42,7 @@ GAUGES: dict[str, tuple[str, list[str]]] = {
     "monitoring_drift_job_duration_seconds": ("Duration of the latest drift run", ["status"]),
     "monitoring_window_decisions": ("Decisions logged in the statistics window", []),
     "monitoring_approval_rate": ("Share of approvals in the statistics window", []),
+    "monitoring_review_share": ("Share of the statistics window's decisions sent to review", []),
     "monitoring_mean_pd": ("Mean PD of decisions in the statistics window", []),
     "monitoring_outcomes_matched": ("Decisions in the performance window with a known outcome", []),
     "monitoring_realised_default_rate": ("Default rate of decisions with a known outcome", []),
@@ -178,6 +179,7 @@ def fill(families: dict[str, GaugeMetricFamily], current: Snapshot) -> None:
         put("monitoring_drift_job_duration_seconds", latest["duration_s"], (latest["status"],))
     put("monitoring_window_decisions", current.window.decisions)
     put("monitoring_approval_rate", current.window.approval_rate)
+    put("monitoring_review_share", current.window.review_share)
     put("monitoring_mean_pd", current.window.mean_pd)
     realised, estimated = current.performance.realised, current.performance.estimated
     put("monitoring_outcomes_matched", realised.with_outcome)

@@ -19,6 +19,7 @@ from services.monitoring.settings import MonitoringSettings
 class DecisionWindow:
     decisions: int
     approval_rate: float | None
+    review_share: float | None  # of the window's decisions, sent to an officer by the model
     mean_pd: float | None
 
 
@@ -36,13 +37,13 @@ class Snapshot:
 def decision_window(conn: psycopg2.extensions.connection, since: datetime) -> DecisionWindow:
     with conn.cursor() as cur:
         cur.execute(
-            f"SELECT count(*), avg({APPROVED}::int), avg(d.pd) FROM decision_log d WHERE d.decided_at >= %s",
+            f"SELECT count(*), avg({APPROVED}::int), avg((d.decision = 'review')::int), avg(d.pd)"
+            " FROM decision_log d WHERE d.decided_at >= %s",
             (since,),
         )
-        count, approval, mean_pd = cur.fetchone()
-    return DecisionWindow(
-        int(count), None if approval is None else float(approval), None if mean_pd is None else float(mean_pd)
-    )
+        count, *shares = cur.fetchone()
+    approval, review, mean_pd = (None if v is None else float(v) for v in shares)
+    return DecisionWindow(int(count), approval, review, mean_pd)
 
 
 def latest_ok_run(conn: psycopg2.extensions.connection, top: int) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from services.scoring.registry import CHALLENGER, MODEL_NAME
 DASHBOARDS = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboards"
 SCORED = 210  # above the drift job's 200-decision minimum
 DATA_WITHIN_S = 90.0
+RECENT = 20  # applications scored just before the queries are evaluated
 
 
 def panel_queries() -> list[tuple[str, str]]:
@@ -55,7 +56,7 @@ def challenger(stack: Platform) -> Iterator[str]:
 
 def traffic(stack: Platform, key: str) -> None:
     """Scores, one unknown client, outcomes settling the scored decisions, an officer's review of an
-    unusual application, one drift run."""
+    unusual application, one drift run, then recent applications."""
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=stack.gateway.url, headers=headers, timeout=30) as gateway:
         with ThreadPoolExecutor(4) as pool:
@@ -82,6 +83,17 @@ def traffic(stack: Platform, key: str) -> None:
             time.sleep(0.2)  # not consumed into the log yet
     run = httpx.post(f"{stack.monitoring.url}/drift/run", timeout=300).json()
     assert run["status"] == "ok", run["error"]
+    recent_traffic(stack, key)
+
+
+def recent_traffic(stack: Platform, key: str) -> None:
+    """Fresh applications (each a new vector, so a new explanation task) after the drift run, however
+    long it took: the panels' 5-minute rates need requests inside their window."""
+    with httpx.Client(base_url=stack.gateway.url, headers={"X-API-Key": key}, timeout=30) as gateway:
+        for i in range(1, RECENT + 1):
+            application = {**UNUSUAL, "AMT_INCOME_TOTAL": UNUSUAL["AMT_INCOME_TOTAL"] + i}
+            reply = gateway.post("/v1/scores", json={"application": application, "history": {}})
+            assert reply.status_code == 200, reply.text
 
 
 def missing_data(prometheus: str) -> list[str]:
