@@ -6,8 +6,8 @@ the generator adds ~16% test clients and every history table), the single-machin
 `local-cluster[N,1,MB]` with one and two executor processes of one core each. Each figure is the whole
 command's wall time as a user sees it (the Spark one includes starting the cluster's JVMs); the Spark
 child's own report gives the build alone. Scaling efficiency = t(1 executor) / (2 x t(2 executors)).
-The machine's 1-minute load average is recorded before each run: the machine is shared, and a loaded
-machine slows every figure.
+Before each run the bench waits (up to 3 minutes) for the 1-minute load average to fall under 1.0
+(BENCH_SETTLE_LOAD), then records it: the machine is shared, and a loaded machine slows every figure.
 """
 
 import json
@@ -28,6 +28,8 @@ EXECUTORS = (1, 2)
 EXECUTOR_MB = int(os.environ.get("BENCH_SPARK_EXECUTOR_MB", "3072"))
 PARTITIONS = 8  # client partitions: four per executor core at two executors
 SEED = 11
+SETTLE_LOAD = float(os.environ.get("BENCH_SETTLE_LOAD", "1.0"))
+SETTLE_S = 180.0
 CREDIT = str(Path(sys.executable).with_name("credit"))
 
 
@@ -89,8 +91,17 @@ def _spark_env(executors: int) -> dict[str, str]:
     }
 
 
+def _settle() -> float:
+    """Wait (up to SETTLE_S) for the 1-minute load to drop under SETTLE_LOAD, so a run does not start in the
+    wake of the previous one (its JVMs and Python workers); the load it starts under is recorded anyway."""
+    deadline = time.monotonic() + SETTLE_S
+    while os.getloadavg()[0] >= SETTLE_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
 def _timed(command: list[str], env: dict[str, str]) -> dict:
-    load = os.getloadavg()[0]
+    load = _settle()
     started = time.perf_counter()
     done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
