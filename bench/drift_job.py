@@ -23,14 +23,14 @@ from services.common.settings import CommonSettings
 from services.data.loader import load_directory
 from services.data.migrate import migrate
 from services.data.synth import generate
-from services.features.catalog import compute_features
-from services.features.raw import read_raw
+from services.feature_definitions.catalog import compute_features
+from services.feature_definitions.raw import read_raw
 from services.monitoring import drift_store
 from services.monitoring.drift_job import compare_version
 from services.monitoring.events import insert_decisions
 from services.monitoring.schemas import DecisionEvent
 from services.monitoring.settings import MonitoringSettings
-from services.scoring.tracking import REFERENCE_ROWS
+from services.training.tracking import REFERENCE_ROWS
 
 WINDOW_ROWS = 20_000
 VERSION = "1"

@@ -33,9 +33,9 @@ from services.explainer.client import ExplainerClient
 from services.explainer.schemas import Status
 from services.explainer.settings import ExplainerSettings
 from services.explainer.shap_values import contributions
-from services.features.catalog import NAMES
-from services.scoring.calibration import fit_calibrator
-from services.scoring.model import ScoringModel
+from services.feature_definitions.catalog import NAMES
+from services.model.calibration import fit_calibrator
+from services.model.model import ScoringModel
 from tests.explainer.stack import REPO, RedisServer, Worker, free_port, register_version, wait_for
 
 FEATURES = 500

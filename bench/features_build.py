@@ -22,7 +22,7 @@ from services.data.loader import load_directory
 from services.data.migrate import migrate
 from services.data.synth import generate
 from services.data.tables import TABLES
-from services.features.catalog import FEATURE_SET_HASH
+from services.feature_definitions.catalog import FEATURE_SET_HASH
 
 CLIENTS = int(os.environ.get("BENCH_FEATURES_CLIENTS", "307511"))
 SEED = 11

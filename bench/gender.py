@@ -1,5 +1,6 @@
-"""The AUC cost of leaving gender out of the model (`credit train`'s default, services/scoring/training.py
-`without_protected`), paired: the same stratified CV splits and seeds with gender masked and with it.
+"""The AUC cost of leaving gender out of the model (`credit train`'s default,
+services/training/cross_validation.py `without_protected`), paired:
+the same stratified CV splits and seeds with gender masked and with it.
 
 Real sample: the 5,000 labelled real applications (application table only), REPEATS_REAL split seeds.
 Synthetic: BENCH_GENDER_CLIENTS clients (default 100,000; the generator gives men +0.2 log-odds of
@@ -16,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from services.data.synth import generate
-from services.features.catalog import NAMES
+from services.feature_definitions.catalog import NAMES
 from services.features.files import LabelledFeatures, labelled_features
-from services.scoring.training import (
+from services.training.cross_validation import (
     TrainingConfig,
     cross_validate,
     default_params,

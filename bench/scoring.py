@@ -28,12 +28,12 @@ from bench._wrk import WrkRequest
 from bench._wrk import load as wrk_load
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
-from services.features.catalog import FEATURE_SET_HASH
-from services.scoring import registry, tracking
-from services.scoring.cli import train_and_register
-from services.scoring.dataset import TrainingSet
-from services.scoring.pipeline import TrainingConfig
+from services.feature_definitions.catalog import FEATURE_SET_HASH
+from services.model import registry
 from services.scoring.settings import ScoringSettings
+from services.training.cli import train_and_register
+from services.training.dataset import TrainingSet
+from services.training.pipeline import TrainingConfig
 
 REPO = Path(__file__).resolve().parents[1]
 FEATURES = 500
@@ -49,7 +49,7 @@ def run() -> tuple[dict, dict]:
     data = synthetic_training_set(FEATURES, ROWS, seed=5)
     row = np.nan_to_num(data.x[0])  # MLflow's signature check wants every column present
     with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp, mlflow_server(Path(tmp)) as mlflow_uri:
-        tracking.connect(mlflow_uri)
+        mlflow_uri.connect(mlflow_uri)
         os.environ["MLFLOW_TRACKING_URI"] = mlflow_uri  # registry helpers use the default client
         version = train_and_register(data, TrainingConfig(trials=0, folds=2), "bench-scoring").version
         registry.promote(version, force=True)

@@ -22,11 +22,11 @@ from services.common.db import drop_database, ensure_database
 from services.data.loader import load_directory
 from services.data.synth import generate
 from services.features.build import build
-from services.scoring import tracking
-from services.scoring.cli import train_and_register
-from services.scoring.cost import best_threshold
-from services.scoring.dataset import load_training_set
-from services.scoring.training import TrainingConfig
+from services.model import mlflow_uri
+from services.model.cost import best_threshold
+from services.training.cli import train_and_register
+from services.training.cross_validation import TrainingConfig
+from services.training.dataset import load_training_set
 
 CLIENTS = int(os.environ.get("BENCH_TRAIN_CLIENTS", "100000"))
 SEED = 7
@@ -65,7 +65,7 @@ def run() -> tuple[dict, dict]:
             root = Path(tmp)
             prepare_seconds = _prepare(data_url, root / "synth")
             with serve(mlflow_url, root / "artifacts", _free_port(), root / "mlflow.log") as uri:
-                tracking.connect(uri)
+                mlflow_uri.connect(uri)
                 started = time.perf_counter()
                 report = train_and_register(load_training_set(data_url), config, "bench-train")
                 seconds = time.perf_counter() - started

@@ -19,9 +19,14 @@ from sklearn.metrics import roc_auc_score
 from services.common.db import drop_database, ensure_database
 from services.data.loader import load_directory
 from services.features.build import build
-from services.scoring.baselines import baseline_models, baseline_oof
-from services.scoring.dataset import TrainingSet, load_training_set
-from services.scoring.training import TrainingConfig, cross_validate, default_params, monotone_constraints
+from services.training.baselines import baseline_models, baseline_oof
+from services.training.cross_validation import (
+    TrainingConfig,
+    cross_validate,
+    default_params,
+    monotone_constraints,
+)
+from services.training.dataset import TrainingSet, load_training_set
 
 REAL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "application_train_sample.csv"
 CSV = Path(os.environ.get("BENCH_TRAIN_REAL_CSV", str(REAL_CSV)))

@@ -11,10 +11,10 @@ if [ $# -ne 3 ]; then
 fi
 data=$1 clients=$2 trials=$3
 
-champion=$(python -c "from services.scoring.model_store import resolve_alias; print(resolve_alias('champion') or '')")
+champion=$(python -c "from services.model.model_store import resolve_alias; print(resolve_alias('champion') or '')")
 promote=(credit model promote)
 if [ -n "$champion" ]; then
-  if python -c "from services.scoring.model_store import load_version; load_version('$champion')" 2>/dev/null; then
+  if python -c "from services.model.model_store import load_version; load_version('$champion')" 2>/dev/null; then
     echo "bootstrap: version $champion is the champion already; nothing to do"
     exit 0
   fi

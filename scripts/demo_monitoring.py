@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 
-from services.features.raw import HISTORY_TABLES
+from services.feature_definitions.raw import HISTORY_TABLES
 
 OUTCOME_SHARE = 0.6  # the part of the traffic whose outcome is known by the end of the demo
 LOGGED_WITHIN_S = 30.0

@@ -14,9 +14,9 @@ from typer.core import TyperGroup
 COMMANDS = {
     "data": "services.data.cli:data_app",
     "features": "services.features.cli:features_app",
-    "train": "services.scoring.cli:train_command",
+    "train": "services.training.cli:train_command",
     "score": "services.scoring.cli:score_command",
-    "model": "services.scoring.cli:model_app",
+    "model": "services.model.cli:model_app",
     "keys": "services.gateway.keys_cli:keys_app",
     "monitor": "services.monitoring.cli:monitor_app",
 }

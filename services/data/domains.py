@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from services.data.tables import TABLES_BY_NAME
-from services.features.vocabularies import VOCABULARIES
+from services.feature_definitions.vocabularies import VOCABULARIES
 
 Kind = Literal["id", "integer", "number", "category"]
 

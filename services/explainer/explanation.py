@@ -11,8 +11,8 @@ from services.explainer.models import LoadedVersion
 from services.explainer.reasons import direction, principal_reasons
 from services.explainer.schemas import Contribution, Explanation
 from services.explainer.shap_values import contributions
-from services.features.families import catalogue
-from services.scoring.model import ScoringModel
+from services.feature_definitions.families import catalogue
+from services.model.model import ScoringModel
 
 
 def explain_rows(

@@ -10,9 +10,9 @@ import polars as pl
 from services.explainer.reasons import Families
 from services.explainer.schemas import FamilyImportance, FeatureImportance, GlobalImportance
 from services.explainer.shap_values import contributions
-from services.features.families import FAMILY_BY_KEY, catalogue
-from services.scoring.model import ScoringModel
-from services.scoring.plots import importance_figure
+from services.feature_definitions.families import FAMILY_BY_KEY, catalogue
+from services.model.model import ScoringModel
+from services.training.plots import importance_figure
 
 
 def version_importance(model: ScoringModel, version: str, reference: pl.DataFrame) -> GlobalImportance:

@@ -18,7 +18,7 @@ from services.explainer.explanation import explain_rows
 from services.explainer.models import TrackingUnreachable, VersionCache
 from services.explainer.schemas import Job, Status
 from services.explainer.shap_values import VectorMismatch, vector_for
-from services.scoring.model_store import ModelVersionNotFound
+from services.model.model_store import ModelVersionNotFound
 
 logger = logging.getLogger(__name__)
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, TrackingUnreachable)

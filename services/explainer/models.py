@@ -16,9 +16,9 @@ from mlflow.exceptions import MlflowException
 
 from services.explainer.metrics import MODEL_CACHE
 from services.explainer.reasons import Families
-from services.scoring.model import ScoringModel
-from services.scoring.model_store import ModelVersionNotFound, load_version
-from services.scoring.registry import MODEL_NAME
+from services.model.model import ScoringModel
+from services.model.model_store import ModelVersionNotFound, load_version
+from services.model.registry import MODEL_NAME
 
 REFERENCE_ARTIFACT = "reference_sample.parquet"
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.explainer.schemas import Direction, FamilyContribution, PrincipalReason
-from services.features.families import FAMILY_BY_KEY, Plain, catalogue
-from services.features.vocabularies import VOCABULARIES
-from services.scoring.training import MONOTONE_DIRECTIONS
+from services.feature_definitions.families import FAMILY_BY_KEY, Plain, catalogue
+from services.feature_definitions.vocabularies import VOCABULARIES
+from services.training.cross_validation import MONOTONE_DIRECTIONS
 
 MAX_REASONS = 4
 FEATURES_PER_REASON = 2

@@ -8,8 +8,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from services.data.migrate import migrate
-from services.features.catalog import FEATURE_SET_HASH, HISTORY_SOURCES, NAMES, compute_features_from
-from services.features.raw import read_table
+from services.feature_definitions.catalog import (
+    FEATURE_SET_HASH,
+    HISTORY_SOURCES,
+    NAMES,
+    compute_features_from,
+)
+from services.feature_definitions.raw import read_table
 from services.features.store import matrix_chunks, write_materialised
 
 # Raw tables in the order compute_features_from asks for them.

@@ -9,7 +9,7 @@ import typer
 
 from services.common.logging import configure_cli_logging
 from services.common.settings import CommonSettings
-from services.features import docs
+from services.feature_definitions import docs
 from services.features.build import build
 from services.features.schemas import feature_schema
 

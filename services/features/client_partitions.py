@@ -11,8 +11,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from services.features.catalog import NAMES, compute_features
-from services.features.raw import HISTORY_TABLES, RawTables, polars_schema
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables, polars_schema
 
 TABLES = ("application", *HISTORY_TABLES)
 BUCKET = "_bucket"

@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 import psycopg2.extensions
 
-from services.features.catalog import DESCRIPTIONS, FEATURE_SET_HASH, KINDS, NAMES
+from services.feature_definitions.catalog import DESCRIPTIONS, FEATURE_SET_HASH, KINDS, NAMES
 from services.features.schemas import DistributionBin, FeatureDistribution, OutcomeCounts
 from services.features.store import FeatureSetNotBuilt
 

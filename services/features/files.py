@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from services.features.catalog import NAMES, compute_features
-from services.features.raw import HISTORY_TABLES, RawTables, empty_history, polars_schema, spec_for
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables, empty_history, polars_schema, spec_for
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 import psycopg2.extensions
 
-from services.features.application import unseen_categories
-from services.features.catalog import compute_features
-from services.features.raw import (
+from services.feature_definitions.application import unseen_categories
+from services.feature_definitions.catalog import compute_features
+from services.feature_definitions.raw import (
     HISTORY_TABLES,
     RawTables,
     frame_from_rows,

@@ -14,8 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from services.data.domains import CrossRule, Domain, domain_for, rules_for
-from services.features.catalog import DTYPE, FEATURE_SET_HASH, FEATURES, NAMES
-from services.features.raw import HISTORY_TABLES, spec_for
+from services.feature_definitions.catalog import DTYPE, FEATURE_SET_HASH, FEATURES, NAMES
+from services.feature_definitions.raw import HISTORY_TABLES, spec_for
 
 _PYTHON_TYPES: dict[str, Any] = {"id": int, "number": float, "text": str}
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -17,9 +17,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 
 from services.data.migrate import migrate
-from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.raw import polars_schema
 from services.features.client_partitions import BUCKET, TABLES, compute_partition, packer
-from services.features.raw import polars_schema
 from services.features.spark_tables import read_tables, with_buckets
 from services.features.store import matrix_from_frame, write_materialised
 

@@ -19,8 +19,8 @@ from pyspark.sql.types import DataType, DoubleType, LongType, StringType, Struct
 from services.data.sources import SUFFIXES, table_for_file
 from services.data.tables import TABLES_BY_NAME, TableSpec
 from services.data.validate import header_problem
+from services.feature_definitions.raw import HISTORY_TABLES, polars_schema, spec_for
 from services.features.client_partitions import BUCKET
-from services.features.raw import HISTORY_TABLES, polars_schema, spec_for
 
 SPARK_TYPES: dict[str, DataType] = {"id": LongType(), "number": DoubleType(), "text": StringType()}
 APPLICATION_FILES = ("application_train", "application_test")

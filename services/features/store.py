@@ -14,7 +14,7 @@ import polars as pl
 import psycopg2.extensions
 
 from services.common.db import raw_connection
-from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension length
 _COPY_TRAILER = b"\xff\xff"

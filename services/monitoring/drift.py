@@ -17,7 +17,7 @@ from evidently.legacy.calculations.stattests.registry import get_stattest
 from evidently.legacy.core import ColumnType
 from threadpoolctl import threadpool_limits
 
-from services.features.catalog import KINDS
+from services.feature_definitions.catalog import KINDS
 
 PSI_BINS = 10
 PSI_FLOOR = 1e-4  # empty bins would make PSI infinite

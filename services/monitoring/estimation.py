@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.scoring.cost import FALSE_NEGATIVE_COST, FALSE_POSITIVE_COST
+from services.model.cost import FALSE_NEGATIVE_COST, FALSE_POSITIVE_COST
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import psycopg2.extensions
 
-from services.features.vocabularies import VOCABULARIES
+from services.feature_definitions.vocabularies import VOCABULARIES
 from services.monitoring.approval import APPROVED
 
 AGE_EDGES = (25, 35, 45, 55)

@@ -13,10 +13,10 @@ import numpy as np
 import psycopg2.extensions
 from sklearn.metrics import roc_auc_score
 
+from services.model.cost import FALSE_NEGATIVE_COST, FALSE_POSITIVE_COST
+from services.model.evaluation import ks_statistic
 from services.monitoring.approval import APPROVED
 from services.monitoring.estimation import Estimate, estimate
-from services.scoring.cost import FALSE_NEGATIVE_COST, FALSE_POSITIVE_COST
-from services.scoring.evaluation import ks_statistic
 
 _DECISIONS = f"""
 SELECT d.pd, {APPROVED}, o.defaulted

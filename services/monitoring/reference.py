@@ -1,7 +1,7 @@
 """The reference sample of a registered model version: `reference_sample.parquet` logged on its run.
 
 It holds held-out rows with every model feature plus SK_ID_CURR, TARGET, PD and DECISION (see
-services/scoring/tracking.py); drift is measured against it. Samples are cached per version: a version's
+services/training/tracking.py); drift is measured against it. Samples are cached per version: a version's
 artifacts never change. The version's validation AUC is read from its tags beside it.
 """
 
@@ -14,8 +14,8 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from services.scoring.model_store import resolve_alias
-from services.scoring.registry import MODEL_NAME
+from services.model.model_store import resolve_alias
+from services.model.registry import MODEL_NAME
 
 REFERENCE_ARTIFACT = "reference_sample.parquet"
 NON_FEATURE_COLUMNS = ("SK_ID_CURR", "TARGET", "PD", "DECISION")

@@ -1,10 +1,1 @@
-"""Training pipeline, model registry and batch scoring for the credit-scoring model.
-
-OMP_WAIT_POLICY=PASSIVE: LightGBM's OpenMP threads otherwise spin while waiting, and on a busy 2-core
-machine two spinning threads ran 5-8x slower than one. libgomp reads the variable once, when LightGBM's
-library loads, so it is set here, before any module of this package imports lightgbm.
-"""
-
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+"""The scoring service (PD and decision from the champion), and batch scoring on one machine or Spark."""

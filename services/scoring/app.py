@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from services.common.http import ApiError, freeze_startup_heap, install
 from services.common.logging import configure_logging, request_id_var
-from services.scoring.registry import MODEL_NAME
+from services.model.registry import MODEL_NAME
+from services.scoring.metrics import HTTP, observe_predictions, show_model
 from services.scoring.reloader import AliasWatcher
 from services.scoring.schemas import (
     InputWarning,
@@ -33,7 +34,6 @@ from services.scoring.schemas import (
     RiskGrade,
     Status,
 )
-from services.scoring.service_metrics import HTTP, observe_predictions, show_model
 from services.scoring.serving import FeatureRow, InvalidFeatures, LoadedModel, ModelHolder
 from services.scoring.settings import ScoringSettings
 from services.scoring.shadow import ShadowJob, ShadowPublisher

@@ -11,11 +11,11 @@ import polars as pl
 
 from services.common.db import raw_connection
 from services.data.domains import domain_for, frame_violations, typed_frame
-from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.online import compute_for_applications, features_for_client
 from services.features.store import FeatureMatrix
-from services.scoring.model import ScoringModel
-from services.scoring.model_store import load_alias
+from services.model.model import ScoringModel
+from services.model.model_store import load_alias
 
 OUTPUT_COLUMNS = ("SK_ID_CURR", "PD", "DECISION", "MODEL_VERSION")  # and `error` in a file's output
 APPLICATION = "application_test"  # TARGET, if the file has it, is not an input

@@ -17,9 +17,9 @@ from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
 from services.common.logging import log_fields
-from services.scoring import model_store
-from services.scoring.registry import MODEL_NAME
-from services.scoring.service_metrics import RELOAD_FAILURES, RELOADS, show_model
+from services.model import model_store
+from services.model.registry import MODEL_NAME
+from services.scoring.metrics import RELOAD_FAILURES, RELOADS, show_model
 from services.scoring.serving import LoadedModel, ModelHolder
 from services.scoring.settings import ScoringSettings
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.scoring.model import ScoringModel
+from services.model.model import ScoringModel
 
 FeatureRow = Mapping[str, float | None]
 MAX_NAMED = 20  # feature names quoted in one error message; the details list carries the rest

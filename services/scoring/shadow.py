@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from starlette.concurrency import run_in_threadpool
 
 from services.common.logging import log_fields
-from services.scoring.service_metrics import SHADOW
+from services.scoring.metrics import SHADOW
 from services.scoring.serving import LoadedModel
 from services.scoring.settings import ScoringSettings
 

@@ -15,8 +15,8 @@ from scoring.conftest import mlflow_server  # noqa: F401  (a fixture: pytest fin
 from explainer.stack import RedisServer, Worker, free_port, register_version
 from services.explainer.client import ExplainerClient
 from services.explainer.settings import ExplainerSettings
-from services.scoring.calibration import fit_calibrator
-from services.scoring.model import ScoringModel
+from services.model.calibration import fit_calibrator
+from services.model.model import ScoringModel
 
 NAMES = (
     "app_ext_source_3",

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from services.features.catalog import NAMES
+from services.feature_definitions.catalog import NAMES
 from services.features.files import LabelledFeatures
-from services.scoring.calibration import fit_calibrator
-from services.scoring.cost import best_threshold
-from services.scoring.model import ScoringModel
-from services.scoring.policy import REVIEW_SHARE, ReviewBand
-from services.scoring.training import (
+from services.model.calibration import fit_calibrator
+from services.model.cost import best_threshold
+from services.model.model import ScoringModel
+from services.model.policy import REVIEW_SHARE, ReviewBand
+from services.training.cross_validation import (
     TrainingConfig,
     cross_validate,
     default_params,

@@ -15,8 +15,8 @@ import polars as pl
 import redis
 from mlflow import MlflowClient
 
-from services.scoring.model import ScoringModel
-from services.scoring.registry import MODEL_NAME
+from services.model.model import ScoringModel
+from services.model.registry import MODEL_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 240  # generous: worker start-up imports mlflow and lightgbm, slow on a busy machine

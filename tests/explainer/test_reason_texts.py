@@ -11,10 +11,10 @@ from services.data.synth import generate
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
 from services.explainer.schemas import Explanation
-from services.features.catalog import NAMES
-from services.features.families import catalogue
+from services.feature_definitions.catalog import NAMES
+from services.feature_definitions.families import catalogue
 from services.features.files import labelled_features
-from services.scoring.training import MONOTONE_DIRECTIONS
+from services.training.cross_validation import MONOTONE_DIRECTIONS
 
 SYNTHETIC_CLIENTS = 3000
 _BANNED = re.compile(r"\b(nan|none|null|inf|infinity)\b|than usual|[a-z0-9]+_[a-z0-9_]+", re.IGNORECASE)

@@ -11,7 +11,7 @@ from services.explainer.cache import explanation_id
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
 from services.explainer.reasons import Families, describe, principal_reasons
-from services.scoring.policy import ReviewBand
+from services.model.policy import ReviewBand
 
 NAMES = (
     "app_ext_source_3",

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from services.features import catalog, docs, families
-from services.features.raw import RawTables, empty_history, frame_from_rows
+from services.feature_definitions import catalog, docs, families
+from services.feature_definitions.raw import RawTables, empty_history, frame_from_rows
 
 _NAME = re.compile(r"^(app|bureau|previous|pos|instalments|card)_[a-z0-9_]+$")
 

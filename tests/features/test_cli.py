@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.cli import features_app
 
 

@@ -3,10 +3,10 @@
 import polars as pl
 import pytest
 
-from services.features.catalog import NAMES, compute_features
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.raw import RawTables, empty_history, frame_from_rows
+from services.feature_definitions.vocabularies import VOCABULARIES
 from services.features.online import compute_for_applications
-from services.features.raw import RawTables, empty_history, frame_from_rows
-from services.features.vocabularies import VOCABULARIES
 
 BASE = {
     "SK_ID_CURR": 7,

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from services.common.db import raw_connection
 from services.data.migrate import migrate
+from services.feature_definitions.catalog import KINDS, NAMES
 from services.features.app import create_app
 from services.features.build import build
-from services.features.catalog import KINDS, NAMES
 from services.features.distribution import BINS, DistributionCache, UnknownFeature, compute, histogram
 from services.features.settings import FeaturesSettings
 from services.features.store import read_materialised

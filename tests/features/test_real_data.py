@@ -7,8 +7,8 @@ import polars as pl
 
 from services.data.loader import load_directory
 from services.data.migrate import migrate
+from services.feature_definitions.catalog import NAMES
 from services.features.build import build
-from services.features.catalog import NAMES
 from services.features.store import read_materialised
 
 

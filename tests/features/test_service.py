@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from services.common.db import raw_connection
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.app import create_app
 from services.features.build import build
-from services.features.catalog import FEATURE_SET_HASH, NAMES
 from services.features.cli import features_app
 from services.features.settings import FeaturesSettings
 from services.features.store import read_materialised

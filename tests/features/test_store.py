@@ -6,7 +6,7 @@ import pytest
 
 from services.common.db import raw_connection
 from services.data.migrate import migrate
-from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.store import (
     FeatureMatrix,
     FeatureSetNotBuilt,

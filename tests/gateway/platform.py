@@ -25,13 +25,13 @@ from services.common.db import drop_database
 from services.common.settings import CommonSettings
 from services.data.loader import load_directory
 from services.data.migrate import migrate
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.build import build
-from services.features.catalog import FEATURE_SET_HASH, NAMES
 from services.gateway.settings import GatewaySettings
-from services.scoring.calibration import fit_calibrator
-from services.scoring.model import ScoringModel
-from services.scoring.policy import REVIEW_SHARE, InputProfile, ReviewBand
-from services.scoring.registry import MODEL_NAME
+from services.model.calibration import fit_calibrator
+from services.model.model import ScoringModel
+from services.model.policy import REVIEW_SHARE, InputProfile, ReviewBand
+from services.model.registry import MODEL_NAME
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from monitoring.prometheus import prometheus_server, query
 
 from gateway.platform import Platform, champion_on_catalog_names
 from gateway.test_reviews import UNUSUAL
-from services.scoring.registry import CHALLENGER, MODEL_NAME
+from services.model.registry import CHALLENGER, MODEL_NAME
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboards"
 SCORED = 210  # above the drift job's 200-decision minimum

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from gateway.platform import Platform
 from services.common.db import raw_connection
-from services.features.catalog import FEATURE_SET_HASH
+from services.feature_definitions.catalog import FEATURE_SET_HASH
 from services.gateway.app import create_app
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import polars as pl
 from mlflow import MlflowClient
 
+from services.model.registry import CHAMPION, MODEL_NAME
 from services.monitoring.reference import REFERENCE_ARTIFACT
-from services.scoring.registry import CHAMPION, MODEL_NAME
 
 VALIDATION_AUC = 0.78
 

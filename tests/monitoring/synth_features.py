@@ -10,8 +10,8 @@ import polars as pl
 
 from services.data.synth import generate
 from services.data.tables import TABLES_BY_NAME
-from services.features.catalog import compute_features
-from services.features.raw import HISTORY_TABLES, RawTables, polars_schema
+from services.feature_definitions.catalog import compute_features
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables, polars_schema
 
 FILE_STEMS = {spec.name.lower(): spec.name for spec in TABLES_BY_NAME.values()}
 

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from services.data.synth import DRIFTED_COLUMNS
-from services.features.catalog import NAMES
+from services.feature_definitions.catalog import NAMES
 from services.monitoring.drift import compare, score_psi
 
 SHARE_THRESHOLD = 0.5

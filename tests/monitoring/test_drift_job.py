@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from monitoring.factories import decision, decisions_from_features, reference_from_features, write_decisions
 from monitoring.registry import VALIDATION_AUC, registry_with_version
 from services.cli import app as credit
-from services.features.catalog import NAMES
+from services.feature_definitions.catalog import NAMES
 from services.monitoring.app import create_app
 from services.monitoring.reference import REFERENCE_ARTIFACT
 from services.monitoring.settings import MonitoringSettings

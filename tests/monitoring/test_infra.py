@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 import services.features.metrics
 import services.gateway.metrics
 import services.monitoring.metrics
-import services.scoring.service_metrics  # noqa: F401  (the imports register the services' metrics)
+import services.scoring.metrics  # noqa: F401  (the imports register the services' metrics)
 from services.explainer.metrics import QueueDepth
 from services.explainer.settings import ExplainerSettings
 from services.monitoring.collector import MonitoringCollector

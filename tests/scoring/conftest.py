@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
-from services.scoring.registry import MODEL_NAME
+from services.model.registry import MODEL_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 # infra/ is not an installed package: load the launcher the dev scripts use from its file.

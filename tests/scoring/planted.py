@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from services.scoring.dataset import TrainingSet
+from services.training.dataset import TrainingSet
 
 
 def planted_training_set(n: int, seed: int, signal: float = 1.0) -> TrainingSet:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from services.scoring.calibration import Calibrator, expected_calibration_error, fit_calibrator
+from services.model.calibration import Calibrator, expected_calibration_error, fit_calibrator
 
 
 def distorted_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

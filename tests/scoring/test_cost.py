@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from services.scoring.cost import best_threshold, cost_curve, cost_per_application
+from services.model.cost import best_threshold, cost_curve, cost_per_application
 
 
 def test_cost_counts_false_negatives_ten_times_false_positives() -> None:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from services.scoring.policy import InputProfile, ReviewBand, RiskScale, outcomes
+from services.model.policy import InputProfile, ReviewBand, RiskScale, outcomes
 
 
 def test_the_band_holds_the_share_nearest_the_threshold() -> None:

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from scoring.planted import planted_training_set
 from services.cli import app
-from services.scoring import model_store, registry, tracking
-from services.scoring.cli import train_and_register
-from services.scoring.training import TrainingConfig
+from services.model import mlflow_uri, model_store, registry
+from services.training.cli import train_and_register
+from services.training.cross_validation import TrainingConfig
 
 SMALL = TrainingConfig(trials=1, folds=3, threads=1)  # one thread per xdist worker
 EXPECTED_ARTIFACTS = {
@@ -30,7 +30,7 @@ def artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -
 
 
 def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tracking_uri: str) -> None:
-    tracking.connect(tracking_uri)
+    mlflow_uri.connect(tracking_uri)
     data = planted_training_set(2000, seed=1)
     report = train_and_register(data, SMALL, "test-full-run")
     run_id, version = report.run_id, report.version
@@ -63,7 +63,7 @@ def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tr
 
 
 def test_promote_refuses_a_worse_model_unless_forced_and_list_shows_aliases(tracking_uri: str) -> None:
-    tracking.connect(tracking_uri)
+    mlflow_uri.connect(tracking_uri)
     good = train_and_register(planted_training_set(1500, seed=3), SMALL, "test-promote").version
     noise = train_and_register(planted_training_set(1500, seed=4, signal=0.0), SMALL, "test-promote").version
     runner = CliRunner()

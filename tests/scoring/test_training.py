@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 
 from scoring.planted import planted_training_set
-from services.scoring.dataset import TrainingDataError, check_training_set
-from services.scoring.pipeline import train
-from services.scoring.training import (
+from services.training.cross_validation import (
     BASE_PARAMS,
     LARGE_DATA_ROWS,
     TrainingConfig,
@@ -19,7 +17,9 @@ from services.scoring.training import (
     monotone_constraints,
     without_protected,
 )
-from services.scoring.tuning import confirm, search_space
+from services.training.dataset import TrainingDataError, check_training_set
+from services.training.pipeline import train
+from services.training.tuning import confirm, search_space
 
 
 def test_lightgbm_beats_baselines_on_planted_signal() -> None:

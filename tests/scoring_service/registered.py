@@ -18,14 +18,14 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from scoring.planted import planted_training_set
 
-from services.scoring.calibration import fit_calibrator
-from services.scoring.cost import best_threshold
-from services.scoring.evaluation import decision_metrics
-from services.scoring.model import ScoringModel
-from services.scoring.model_store import SCORING_ARTIFACT_DIR
-from services.scoring.pipeline import TrainedModel
-from services.scoring.policy import REVIEW_SHARE, InputProfile, ReviewBand
-from services.scoring.registry import MODEL_NAME, tag_new_version
+from services.model.calibration import fit_calibrator
+from services.model.cost import best_threshold
+from services.model.evaluation import decision_metrics
+from services.model.model import ScoringModel
+from services.model.model_store import SCORING_ARTIFACT_DIR
+from services.model.policy import REVIEW_SHARE, InputProfile, ReviewBand
+from services.model.registry import MODEL_NAME, tag_new_version
+from services.training.pipeline import TrainedModel
 
 ROWS = 600
 ROUNDS = 20

@@ -5,9 +5,9 @@ import pytest
 
 from scoring_service.registered import planted_rows, register, small_model
 from scoring_service.support import Serve, served_version, wait_for
-from services.features.catalog import FEATURE_SET_HASH
-from services.scoring import registry
-from services.scoring.model import ScoringModel
+from services.feature_definitions.catalog import FEATURE_SET_HASH
+from services.model import registry
+from services.model.model import ScoringModel
 
 
 def expected(model: ScoringModel, rows: list[dict[str, float | None]]) -> tuple[list[float], list[str]]:

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from scoring_service.registered import planted_rows, register, small_model
 from scoring_service.support import Serve, json_logs, served_version, wait_for
-from services.features.catalog import FEATURE_SET_HASH
-from services.scoring import registry
-from services.scoring.model import BOOSTER_FILE, CALIBRATOR_FILE
+from services.feature_definitions.catalog import FEATURE_SET_HASH
+from services.model import registry
+from services.model.model import BOOSTER_FILE, CALIBRATOR_FILE
 
 CLIENTS = 4
 

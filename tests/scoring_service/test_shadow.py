@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from scoring_service.registered import planted_rows, register, small_model
 from scoring_service.support import Serve, json_logs, wait_for
 from services.common.settings import CommonSettings
-from services.features.catalog import FEATURE_SET_HASH
-from services.scoring import registry
-from services.scoring.model import ScoringModel
+from services.feature_definitions.catalog import FEATURE_SET_HASH
+from services.model import registry
+from services.model.model import ScoringModel
 
 
 def champion_and_challenger() -> tuple[dict[str, ScoringModel], str, str]:

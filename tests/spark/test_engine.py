@@ -20,12 +20,12 @@ from typer.testing import CliRunner
 
 from services.cli import app
 from services.common.db import drop_database, ensure_database, make_engine
-from services.features.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.store import read_materialised
-from services.scoring.calibration import fit_calibrator
-from services.scoring.cost import best_threshold
-from services.scoring.model import ScoringModel
-from services.scoring.registry import CHAMPION, MODEL_NAME
+from services.model.calibration import fit_calibrator
+from services.model.cost import best_threshold
+from services.model.model import ScoringModel
+from services.model.registry import CHAMPION, MODEL_NAME
 
 __all__ = ["mlflow_server", "tracking_uri"]  # fixtures re-exported from tests/scoring
 pytestmark = pytest.mark.xdist_group("spark")  # one cluster: every test here on the same xdist worker

@@ -7,7 +7,7 @@ import pytest
 from gateway.platform import Platform
 from playwright.sync_api import Page, Route, expect
 
-from services.features.families import FAMILIES
+from services.feature_definitions.families import FAMILIES
 from web.conftest import Officer
 
 pytestmark = pytest.mark.xdist_group("web")  # one platform for all of them (see conftest.py)

@@ -10,8 +10,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from services.scoring.model import ScoringModel
-from services.scoring.registry import MODEL_NAME
+from services.model.model import ScoringModel
+from services.model.registry import MODEL_NAME
 
 SCORING_ARTIFACT_DIR = "scoring"
 

@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
-from services.scoring.calibration import expected_calibration_error
-from services.scoring.cost import cost_per_application
+from services.model.calibration import expected_calibration_error
+from services.model.cost import cost_per_application
 
 
 def ks_statistic(y_true: np.ndarray, score: np.ndarray) -> float:

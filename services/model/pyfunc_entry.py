@@ -2,6 +2,6 @@
 
 from mlflow.models import set_model
 
-from services.scoring.model import CreditPyfunc
+from services.model.model import CreditPyfunc
 
 set_model(CreditPyfunc())

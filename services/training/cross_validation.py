@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from services.features.families import protected_features
-from services.scoring.policy import REVIEW_SHARE
+from services.feature_definitions.families import protected_features
+from services.model.policy import REVIEW_SHARE
 
 BASE_PARAMS: dict[str, Any] = {
     "objective": "binary",

@@ -12,8 +12,8 @@ import polars as pl
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
-from services.scoring.calibration import calibration_table
-from services.scoring.cost import cost_curve
+from services.model.calibration import calibration_table
+from services.model.cost import cost_curve
 
 
 def save_all(

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from services.features.spec import Feature, Source, Subset, aggregates, group_features, ratio
+from services.feature_definitions.spec import Feature, Source, Subset, aggregates, group_features, ratio
 
 _status = pl.col("name_contract_status")
 _dpd = pl.col("sk_dpd")

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from services.features.spec import (
+from services.feature_definitions.spec import (
     Feature,
     Source,
     Subset,

@@ -2,9 +2,9 @@
 
 import polars as pl
 
-from services.features.raw import APPLICATION_SPEC
-from services.features.spec import DAYS_SENTINEL, Feature, ratio, without_sentinel
-from services.features.vocabularies import VOCABULARIES
+from services.feature_definitions.raw import APPLICATION_SPEC
+from services.feature_definitions.spec import DAYS_SENTINEL, Feature, ratio, without_sentinel
+from services.feature_definitions.vocabularies import VOCABULARIES
 
 _DESCRIPTIONS: dict[str, str] = {
     "CNT_CHILDREN": "Number of children of the client",

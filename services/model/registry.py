@@ -7,7 +7,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from services.scoring.pipeline import TrainedModel
+from services.training.pipeline import TrainedModel
 
 MODEL_NAME = "credit-scoring"
 CHALLENGER = "challenger"

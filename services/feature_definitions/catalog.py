@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import polars as pl
 
-from services.features import application, bureau, credit_card, installments, pos_cash, previous
-from services.features.raw import RawTables
-from services.features.spec import Feature
+from services.feature_definitions import application, bureau, credit_card, installments, pos_cash, previous
+from services.feature_definitions.raw import RawTables
+from services.feature_definitions.spec import Feature
 
 FEATURES: tuple[Feature, ...] = (
     *application.FEATURES,

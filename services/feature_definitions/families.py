@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from services.features.catalog import FEATURES
-from services.features.spec import Feature
+from services.feature_definitions.catalog import FEATURES
+from services.feature_definitions.spec import Feature
 
 # How a value reads: score 0-1; share 0-1 as a percentage; ratio "3.2 times"; amount in currency units;
 # count; years; days_ago a negative day count before the application, said as a positive duration; days

@@ -9,15 +9,14 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
 
-from services.features.catalog import FEATURES
-from services.scoring.baselines import baseline_models, baseline_oof
-from services.scoring.calibration import fit_calibrator
-from services.scoring.cost import best_threshold
-from services.scoring.dataset import TrainingSet
-from services.scoring.evaluation import decision_metrics, global_importance
-from services.scoring.model import ScoringModel
-from services.scoring.policy import InputProfile, ReviewBand
-from services.scoring.training import (
+from services.feature_definitions.catalog import FEATURES
+from services.model.calibration import fit_calibrator
+from services.model.cost import best_threshold
+from services.model.evaluation import decision_metrics, global_importance
+from services.model.model import ScoringModel
+from services.model.policy import InputProfile, ReviewBand
+from services.training.baselines import baseline_models, baseline_oof
+from services.training.cross_validation import (
     BASE_PARAMS,
     CvResult,
     TrainingConfig,
@@ -28,7 +27,8 @@ from services.scoring.training import (
     refit,
     without_protected,
 )
-from services.scoring.tuning import Candidate, confirm, search
+from services.training.dataset import TrainingSet
+from services.training.tuning import Candidate, confirm, search
 
 IMPORTANCE_ROWS = 2000
 CATEGORICAL = {f.name for f in FEATURES if f.kind == "categorical"}

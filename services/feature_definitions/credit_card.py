@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from services.features.spec import Feature, Source, Subset, aggregates, group_features, ratio
+from services.feature_definitions.spec import Feature, Source, Subset, aggregates, group_features, ratio
 
 _balance = pl.col("amt_balance")
 _limit = pl.col("amt_credit_limit_actual")

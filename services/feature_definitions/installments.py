@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from services.features.spec import Source, Subset, aggregates, group_features, ratio
+from services.feature_definitions.spec import Source, Subset, aggregates, group_features, ratio
 
 _due = pl.col("days_instalment")
 _paid_on = pl.col("days_entry_payment")

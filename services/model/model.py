@@ -15,8 +15,8 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from services.scoring.calibration import Calibrator
-from services.scoring.policy import InputProfile, ReviewBand, RiskScale, outcomes
+from services.model.calibration import Calibrator
+from services.model.policy import InputProfile, ReviewBand, RiskScale, outcomes
 
 DEFAULT_SCALE = RiskScale()
 BOOSTER_FILE = "model.txt"

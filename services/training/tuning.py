@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 
-from services.scoring.training import CvResult, TrainingConfig, cross_validate, min_leaf_size
+from services.training.cross_validation import CvResult, TrainingConfig, cross_validate, min_leaf_size
 
 Candidate = tuple[dict[str, Any], CvResult]
 

@@ -7,9 +7,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import httpx
 import lightgbm as lgb
 import mlflow
 import numpy as np
@@ -18,10 +16,11 @@ import polars as pl
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
-from services.scoring import plots
-from services.scoring.pipeline import TrainedModel
+from services.model.mlflow_uri import artifact_root
+from services.training import plots
+from services.training.pipeline import TrainedModel
 
-PYFUNC_ENTRY = Path(__file__).with_name("pyfunc_entry.py")
+PYFUNC_ENTRY = Path(__file__).parents[1] / "model" / "pyfunc_entry.py"
 # What the pyfunc imports at load time (besides this project, which must be installed).
 PIP_REQUIREMENTS = [f"mlflow=={mlflow.__version__}", f"lightgbm=={lgb.__version__}",
                     f"numpy=={np.__version__}", f"pandas=={pd.__version__}"]  # fmt: skip
@@ -29,52 +28,10 @@ REFERENCE_ROWS = 5000
 EXAMPLE_ROWS = 5
 
 
-class TrackingUnavailable(RuntimeError):
-    """The MLflow tracking server cannot be reached; the message names the URI."""
-
-
-def connect(tracking_uri: str) -> None:
-    """Use any MLflow tracking URI: a server is checked first, to fail fast with one clear line instead of
-    MLflow's minutes of retries; a database (`sqlite:///mlflow.db`) needs no server, and neither does a
-    local folder, kept as a SQLite registry inside it (MLflow 3 retired its plain-file store)."""
-    if tracking_uri.startswith(("http://", "https://")):
-        try:
-            httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=5.0).raise_for_status()
-        except httpx.HTTPError as error:
-            raise TrackingUnavailable(
-                f"MLflow tracking server at {tracking_uri} is not reachable ({error}); start it with "
-                "`python infra/mlflow/server.py`, or set MLFLOW_TRACKING_URI to sqlite:///mlflow.db"
-            ) from None
-    folder = _local_folder(tracking_uri)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
-    mlflow.set_tracking_uri(tracking_uri)
-
-
-def _local_folder(tracking_uri: str) -> Path | None:
-    """The folder a `file:` URI or a plain path names; None for any other scheme."""
-    if tracking_uri.startswith("file:"):
-        return Path(urlparse(tracking_uri).path).resolve()
-    if "://" not in tracking_uri and not tracking_uri.startswith(("sqlite:", "databricks")):
-        return Path(tracking_uri).resolve()
-    return None
-
-
-def _artifact_root() -> str | None:
-    """Beside the registry for a SQLite store (MLflow's default would be ./mlruns of the current folder)."""
-    uri = mlflow.get_tracking_uri()
-    return (
-        (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-        if uri.startswith("sqlite:///")
-        else None
-    )
-
-
 @contextmanager
 def parent_run(experiment: str, name: str) -> Iterator[str]:
     if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=_artifact_root())
+        mlflow.create_experiment(experiment, artifact_location=artifact_root())
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=name) as run:
         yield run.info.run_id

@@ -1,0 +1,1 @@
+"""`credit train`: the training table, cross-validation, search, baselines, figures and MLflow logging."""
