@@ -6,6 +6,9 @@ the generator adds ~16% test clients and every history table), the single-machin
 `local-cluster[N,1,MB]` with one and two executor processes of one core each. Each figure is the whole
 command's wall time as a user sees it (the Spark one includes starting the cluster's JVMs); the Spark
 child's own report gives the build alone. Scaling efficiency = t(1 executor) / (2 x t(2 executors)).
+Each run also records the machine's busy core-seconds (/proc/stat): a Spark "core" is a task slot, not a
+CPU limit, so one executor's JVM threads and Python worker can already keep both of this machine's cores
+busy; clients per core-second is the basis a cluster projection needs.
 Before each run the bench waits (up to 3 minutes) for the 1-minute load average to fall under 1.0
 (BENCH_SETTLE_LOAD), then records it: the machine is shared, and a loaded machine slows every figure.
 """
@@ -73,6 +76,7 @@ def _one_size(clients: int) -> dict:
     for run in (figures["local"], one, two):
         run["clients_per_second"] = round(applications / run["seconds"])
         run["raw_rows_per_second"] = round(figures["raw_rows"] / run["seconds"])
+        run["clients_per_core_second"] = round(applications / max(run["machine_cpu_seconds"], 1e-9))
     print(json.dumps({"training_clients": clients, **figures}), flush=True)  # a size's figures as they come
     return figures
 
@@ -100,21 +104,34 @@ def _settle() -> float:
     return os.getloadavg()[0]
 
 
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat): Spark's processes are not all
+    this process's children (the executors are the cluster workers'), so their CPU is counted machine-wide;
+    on a quiet machine the difference over a run is the run's cost in core-seconds."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _timed(command: list[str], env: dict[str, str]) -> dict:
     load = _settle()
+    cpu = _busy_cpu_seconds()
     started = time.perf_counter()
     done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    cpu = _busy_cpu_seconds() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"seconds": seconds, "report": report, "load_average_before": load}
+    return {"seconds": seconds, "report": report, "load_average_before": load, "machine_cpu_seconds": cpu}
 
 
 def _rates(run: dict, build_seconds: float) -> dict:
-    """Wall seconds of the command, seconds of the build inside it, the load it started under."""
+    """Wall seconds of the command, seconds of the build inside it, the machine's busy core-seconds over
+    the command, the load it started under."""
     return {
         "seconds": round(run["seconds"], 1),
         "build_seconds": round(build_seconds, 1),
+        "machine_cpu_seconds": round(run["machine_cpu_seconds"], 1),
         "load_average_before": round(run["load_average_before"], 2),
     }
