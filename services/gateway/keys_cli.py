@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.db import make_engine
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
-from services.data.migrate import migrate
 from services.gateway.key_store import SCOPES, KeyStoreError, create_key, list_keys, revoke_key
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the gateway (stored hashed).")

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.common.http import ApiError, install
 from services.common.logging import configure_logging, request_id_var
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.monitoring import queries
 from services.monitoring.collector import MonitoringCollector
 from services.monitoring.consumer import run_in_thread

@@ -10,7 +10,7 @@ import psycopg2
 import typer
 
 from services.common.logging import configure_cli_logging
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.monitoring import drift_store, queries
 from services.monitoring.consumer import StreamConsumer
 from services.monitoring.drift_job import JobAlreadyRunning, run_job

@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 
 from gateway.processes import Service
 from services.common.db import drop_database
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.build import build
 from services.gateway.settings import GatewaySettings
