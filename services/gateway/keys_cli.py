@@ -63,7 +63,7 @@ def list_command() -> None:
 def revoke_command(
     key_id: Annotated[str, typer.Argument(help="The key id shown by `credit keys list`.")],
 ) -> None:
-    """Revoke a key; the gateway refuses it within its key cache time (API_KEY_CACHE_S)."""
+    """Revoke a key; the gateway refuses it within its key cache time (GATEWAY_API_KEY_CACHE_S)."""
     try:
         revoke_key(_engine(), key_id)
     except KeyStoreError as error:

@@ -139,7 +139,8 @@ def running_platform(
     env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "MLFLOW_TRACKING_URI": tracking_uri}
     features = Service("features", "services.features.app:app", env, work)
     scoring = Service("scoring", "services.scoring.app:app", {**env, "FEATURES_URL": features.url}, work)
-    fresh = {"STATS_CACHE_S": "1", "VINTAGE_CACHE_S": "1"}  # figures a test just caused, not cached ones
+    # figures a test just caused, not cached ones
+    fresh = {"MONITORING_STATS_CACHE_S": "1", "MONITORING_VINTAGE_CACHE_S": "1"}
     monitoring = Service("monitoring", "services.monitoring.app:app", {**env, **fresh}, work)
     gateway_env = {
         **env,
