@@ -19,9 +19,9 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 from services.common.db import drop_database
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 from services.data.synth import generate
 from services.feature_definitions.catalog import compute_features
 from services.feature_definitions.raw import read_raw

@@ -221,7 +221,7 @@ def run() -> tuple[dict, dict]:
             mlflow_process.wait(timeout=60)
             drop_database(db_url)
     params = {"features": FEATURES, "trees": TREES, "num_leaves": 31, "workers": WORKERS, "pool": "solo",
-              "batch_size": ExplainerSettings().explainer_batch_size, "latency_samples": LATENCY_SAMPLES,
+              "batch_size": ExplainerSettings().batch_size, "latency_samples": LATENCY_SAMPLES,
               "throughput_tasks": THROUGHPUT_TASKS, "unbatched_tasks": UNBATCHED_TASKS,
               "load_average_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
     figures = {

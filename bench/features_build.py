@@ -17,9 +17,9 @@ from sqlalchemy.engine import make_url
 
 from bench._measure import run_measured
 from services.common.db import drop_database, raw_connection
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 from services.data.synth import generate
 from services.data.tables import TABLES
 from services.feature_definitions.catalog import FEATURE_SET_HASH

@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from services.common.db import drop_database
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
 from services.data.loader import LoadSummary, load_directory
-from services.data.migrate import migrate
 from services.data.synth import generate
 
 CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "50000"))

@@ -17,8 +17,8 @@ import psycopg2.extensions
 from sqlalchemy.engine import make_url
 
 from services.common.db import drop_database
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
-from services.data.migrate import migrate
 from services.monitoring.estimation import expected_auc
 from services.monitoring.events import insert_decisions
 from services.monitoring.outcomes import settle

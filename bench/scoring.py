@@ -98,7 +98,7 @@ def measure_service(tmp: Path, mlflow_uri: str, features_url: str, inline_max_ro
     env = {
         "MLFLOW_TRACKING_URI": mlflow_uri,
         "FEATURES_URL": features_url,
-        "INLINE_MAX_ROWS": str(inline_max_rows),
+        "SCORING_INLINE_MAX_ROWS": str(inline_max_rows),
     }
     command = [sys.executable, "-m", "uvicorn", "services.scoring.app:app", "--no-access-log"]
     with subprocess_on_port(command, env, tmp / f"scoring_{inline_max_rows}.log", "/readyz") as url:

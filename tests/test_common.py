@@ -1,20 +1,36 @@
-"""The thin shared package: settings from env vars, JSON log lines, database creation."""
+"""The thin shared package: settings from env vars, JSON log lines, databases, the service skeleton."""
 
+import importlib
 import json
 import logging
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import pytest
+from fastapi import APIRouter, Depends
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from services.common.db import ReadPool, ensure_database, make_engine
+from services.common.http import ApiError
 from services.common.logging import JsonFormatter, log_fields, request_id_var
-from services.common.settings import CommonSettings
+from services.common.metrics import RequestMetrics
+from services.common.service import create_service, service_state
+from services.common.settings import CommonSettings, ServiceSettings
+from services.explainer.settings import ExplainerSettings
+from services.features.settings import FeaturesSettings
+from services.gateway.settings import GatewaySettings
+from services.monitoring.settings import MonitoringSettings
+from services.scoring.settings import ScoringSettings
 
 
 def test_settings_read_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,3 +140,131 @@ def test_read_pool_runs_at_most_max_active_reads_at_once(database_url: str) -> N
     finally:
         pool.close()
     assert most == 2
+
+
+@dataclass
+class Probed:
+    """The state of the tiny service below: what its readiness check raises, if anything."""
+
+    problem: Exception | None = None
+    closed: bool = False
+
+
+@asynccontextmanager
+async def open_probed(settings: ServiceSettings) -> AsyncIterator[Probed]:
+    state = Probed()
+    OPENED.append(state)
+    yield state
+    state.closed = True
+
+
+async def probed_ready(state: Probed) -> str:
+    if state.problem is not None:
+        raise state.problem
+    return "ready"
+
+
+OPENED: list[Probed] = []
+tiny = APIRouter()
+
+
+@tiny.get("/state")
+async def read_state(state: Annotated[Probed, Depends(service_state)]) -> dict[str, bool]:
+    return {"is_opened_state": state is OPENED[-1]}
+
+
+TINY = create_service(
+    title="tiny",
+    settings=ServiceSettings(),
+    metrics=RequestMetrics("tiny", buckets=(0.01, 0.1, 1.0)),
+    open_state=open_probed,
+    ready=probed_ready,
+    routers=[tiny],
+)
+
+
+def test_service_probes_answer_and_state_is_typed_and_closed() -> None:
+    with TestClient(TINY) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ready"}
+        assert client.get("/state").json() == {"is_opened_state": True}
+    assert OPENED[-1].closed
+
+
+@pytest.mark.parametrize(
+    ("problem", "code"),
+    [
+        (ApiError(503, "model_not_loaded", "no model yet", headers={"Retry-After": "1"}), "model_not_loaded"),
+        (ConnectionError("database down"), "not_ready"),
+    ],
+)
+def test_readiness_failing_is_a_503_in_the_one_error_shape(problem: Exception, code: str) -> None:
+    with TestClient(TINY) as client:
+        OPENED[-1].problem = problem
+        response = client.get("/readyz", headers={"X-Request-ID": "probe-1"})
+    assert response.status_code == 503
+    assert response.headers["X-Request-ID"] == "probe-1"
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details", "request_id"}
+    assert (error["code"], error["request_id"]) == (code, "probe-1")
+
+
+def test_request_id_is_echoed_or_created() -> None:
+    with TestClient(TINY) as client:
+        assert client.get("/healthz", headers={"X-Request-ID": "abc-42"}).headers["X-Request-ID"] == "abc-42"
+        assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_request_metrics_are_named_by_the_service_rule() -> None:
+    with TestClient(TINY) as client:
+        client.get("/healthz")
+        exposed = client.get("/metrics").text
+    assert 'tiny_http_requests_total{route="/healthz",status="200"}' in exposed
+    assert 'tiny_http_request_duration_seconds_bucket{le="0.01",route="/healthz"}' in exposed
+
+
+def test_every_service_metric_starts_with_its_service_name() -> None:
+    modules = {
+        name: importlib.import_module(f"services.{name}.metrics")
+        for name in ("gateway", "features", "scoring", "monitoring", "explainer")
+    }
+    for name, module in modules.items():
+        if name != "explainer":  # a worker, no HTTP
+            assert module.HTTP.requests._name == f"{name}_http_requests"
+            assert module.HTTP.latency._name == f"{name}_http_request_duration_seconds"
+    names = {metric.name for metric in REGISTRY.collect()}
+    platform = {name for name in names if not name.startswith(("python_", "process_", "tiny_"))}
+    assert platform, "no service metric registered"
+    assert all(name.split("_")[0] in modules for name in platform), sorted(platform)
+
+
+SERVICE_SETTINGS = {
+    "GATEWAY_": GatewaySettings,
+    "FEATURES_": FeaturesSettings,
+    "SCORING_": ScoringSettings,
+    "MONITORING_": MonitoringSettings,
+    "EXPLAINER_": ExplainerSettings,
+}
+PLATFORM_VARIABLES = {
+    *CommonSettings.variables(),
+    *("FEATURES_URL", "SCORING_URL", "MONITORING_URL", "MODEL_ALIAS", "CHALLENGER_ALIAS"),
+    *("DECISIONS_STREAM", "SHADOW_STREAM"),
+}
+
+
+@pytest.mark.parametrize("prefix", SERVICE_SETTINGS)
+def test_settings_follow_one_prefix_and_unit_rule(prefix: str) -> None:
+    settings = SERVICE_SETTINGS[prefix]
+    assert not [name for name in settings.model_fields if name.endswith(("_seconds", "_sec", "_secs"))]
+    assert {name for name in settings.variables() if not name.startswith(prefix)} <= PLATFORM_VARIABLES
+
+
+def test_service_settings_read_prefixed_and_platform_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCORING_RELOAD_INTERVAL_S", "0.25")
+    monkeypatch.setenv("RELOAD_INTERVAL_S", "9")  # unprefixed: not the scoring service's
+    monkeypatch.setenv("FEATURES_URL", "http://features:8001")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/1")
+    settings = ScoringSettings()
+    assert settings.reload_interval_s == 0.25
+    assert (settings.features_url, settings.redis_url) == ("http://features:8001", "redis://cache:6379/1")
+    assert ScoringSettings(features_url="http://elsewhere").features_url == "http://elsewhere"

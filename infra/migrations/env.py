@@ -1,6 +1,6 @@
 """Alembic environment: migrations always run online against the project's database.
 
-`services.data.migrate.migrate()` passes the URL in `config.attributes`; the alembic CLI
+`services.common.migrations.migrate()` passes the URL in `config.attributes`; the alembic CLI
 (`alembic -c infra/alembic.ini ...`) falls back to DATABASE_URL.
 """
 

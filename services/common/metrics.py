@@ -1,7 +1,10 @@
-"""Per-service HTTP metrics: request count by route and status, latency histogram by route.
+"""Per-service HTTP metrics, named by the platform's one metric rule.
 
-Every FastAPI service makes one RequestMetrics at import and hands `observe` to services.common.http's
-middleware, so the four services count requests the same way under their own metric names.
+Every metric of a service starts with the service's name: its HTTP requests are
+`<service>_http_requests_total{route,status}` and `<service>_http_request_duration_seconds{route[,status]}`,
+its own metrics `<service>_<what>` (`gateway_decisions_total`, `explainer_queue_depth`, ...). Every FastAPI
+service makes one RequestMetrics at import and the service skeleton (services.common.service) hands its
+`observe` to services.common.http's middleware, so the services count requests the same way.
 """
 
 from collections.abc import Sequence
@@ -10,15 +13,18 @@ from prometheus_client import Counter, Histogram
 
 
 class RequestMetrics:
-    """`{prefix}_requests_total{route,status}` and `{prefix}_request_seconds{route[,status]}`."""
+    """The request counter and latency histogram of one service."""
 
-    def __init__(self, prefix: str, buckets: Sequence[float], latency_by_status: bool = False) -> None:
+    def __init__(self, service: str, buckets: Sequence[float], latency_by_status: bool = False) -> None:
         self.requests = Counter(
-            f"{prefix}_requests_total", "HTTP requests by route and status", ["route", "status"]
+            f"{service}_http_requests_total", "HTTP requests by route and status", ["route", "status"]
         )
         latency_labels = ["route", "status"] if latency_by_status else ["route"]
         self.latency = Histogram(
-            f"{prefix}_request_seconds", "HTTP request latency by route", latency_labels, buckets=buckets
+            f"{service}_http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency_labels,
+            buckets=buckets,
         )
         self.latency_by_status = latency_by_status
 

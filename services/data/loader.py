@@ -20,9 +20,9 @@ import typer
 from sqlalchemy.engine import make_url
 
 from services.common.db import raw_connection
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
 from services.data.load_store import LoadStore, Rejected, as_csv_line
-from services.data.migrate import migrate
 from services.data.readers import ReadError, TableFile, open_table_file
 from services.data.sources import SourceError, find_sources
 from services.data.tables import TABLES_BY_NAME

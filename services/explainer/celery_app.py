@@ -21,9 +21,9 @@ def create_app(settings: ExplainerSettings) -> Celery:
         broker=settings.redis_url,
         include=["services.explainer.tasks"],
     )
-    visibility = settings.explainer_visibility_timeout_seconds
+    visibility = settings.visibility_timeout_s
     app.conf.update(
-        task_default_queue=settings.explainer_queue,
+        task_default_queue=settings.queue,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -43,7 +43,7 @@ class ExplainerClient:
         """Queue an explanation unless one for the same (version, vector) exists; its id and status."""
         _check_request(version, features)
         record_id = explanation_id(version, features)
-        ttl = self.settings.explainer_result_ttl_seconds
+        ttl = self.settings.result_ttl_s
         args = Job(record_id, version, dict(features), client_id).args()
         return _explanation_status(record_id, self._submit_once(record_id, ttl, EXPLAIN_TASK, args))
 
@@ -87,7 +87,7 @@ class ExplainerClient:
 
     def _send(self, task: str, args: list[object], record_id: str) -> None:
         try:
-            self.celery.send_task(task, args=args, task_id=record_id, queue=self.settings.explainer_queue)
+            self.celery.send_task(task, args=args, task_id=record_id, queue=self.settings.queue)
         except OperationalError:
             self.store.delete(record_id)  # nothing queued: let the next submit try again
             raise

@@ -46,7 +46,7 @@ class QueueDepth(Collector):
 
     def __init__(self, settings: ExplainerSettings) -> None:
         self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        self.queue = settings.explainer_queue
+        self.queue = settings.queue
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield _queue_depth_family()
@@ -65,7 +65,7 @@ def _queue_depth_family() -> GaugeMetricFamily:
 
 def serve(settings: ExplainerSettings) -> None:
     """Start the /metrics server of this worker process, unless EXPLAINER_METRICS_PORT is 0."""
-    if settings.explainer_metrics_port == 0:
+    if settings.metrics_port == 0:
         return
     REGISTRY.register(QueueDepth(settings))
-    start_http_server(settings.explainer_metrics_port, settings.explainer_metrics_addr)
+    start_http_server(settings.metrics_port, settings.metrics_addr)

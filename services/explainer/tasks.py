@@ -43,12 +43,12 @@ def store() -> RecordStore:
 
 @cache
 def versions() -> VersionCache:
-    return VersionCache(settings().mlflow_tracking_uri, settings().explainer_model_cache_size)
+    return VersionCache(settings().mlflow_tracking_uri, settings().model_cache_size)
 
 
 @cache
 def drain() -> Drain:
-    return Drain(store().client, settings().explainer_queue)
+    return Drain(store().client, settings().queue)
 
 
 @worker_init.connect
@@ -71,7 +71,7 @@ def _take_waiting() -> list[Taken]:
     """More waiting explanations; none while Redis fails (this task's own job then meets the error and is
     retried)."""
     try:
-        return drain().take(settings().explainer_batch_size - 1)
+        return drain().take(settings().batch_size - 1)
     except TRANSIENT:
         return []
 
@@ -80,7 +80,7 @@ def run_batch(jobs: Sequence[Job]) -> None:
     """Each job ends with its record written (done/failed) or its retry queued. Raises only if Redis is
     unreachable even for that: its messages then stay unacknowledged, to be delivered again."""
     started = time.perf_counter()
-    ttl = settings().explainer_result_ttl_seconds
+    ttl = settings().result_ttl_s
     try:
         outcome = _explain(jobs, ttl)
     except TRANSIENT as error:
@@ -103,8 +103,8 @@ def _explain(jobs: Sequence[Job], ttl: int) -> Outcome:
         if record is None or record.status != Status.DONE
     }
     store().put_many({record_id: Record(Status.RUNNING) for record_id in todo}, ttl)
-    time.sleep(settings().explainer_task_delay_seconds)
-    outcome = explain_jobs(list(todo.values()), versions(), settings().explainer_top_k)
+    time.sleep(settings().task_delay_s)
+    outcome = explain_jobs(list(todo.values()), versions(), settings().top_k)
     store().put_many(outcome.records, ttl)
     return outcome
 
@@ -154,7 +154,7 @@ def _importance_once(version: str, record_id: str) -> str:
     if existing is not None and existing.status == Status.DONE:
         return "cached"  # a redelivered or repeated task: the result is already there
     store().put(record_id, Record(Status.RUNNING), None)
-    time.sleep(settings().explainer_task_delay_seconds)
+    time.sleep(settings().task_delay_s)
     final = _importance_record(version)
     store().put(record_id, final, None)
     return final.status.value
@@ -175,11 +175,11 @@ def _importance_record(version: str) -> Record:
 def _retry_later(task: str, args: list[object], task_id: str, retries: int, error: Exception) -> bool:
     """Queue the task again after an exponential backoff, as Celery's retry does (same id, retries + 1);
     False when it is out of retries."""
-    if retries >= settings().explainer_max_retries:
+    if retries >= settings().max_retries:
         return False
-    countdown = settings().explainer_retry_backoff_seconds * 2**retries
+    countdown = settings().retry_backoff_s * 2**retries
     logger.warning("transient error, retrying", extra=log_fields(task_id=task_id, error=str(error)))
-    queue = settings().explainer_queue
+    queue = settings().queue
     app.send_task(task, args=args, task_id=task_id, countdown=countdown, retries=retries + 1, queue=queue)
     return True
 

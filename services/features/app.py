@@ -4,22 +4,17 @@ Run: `uvicorn services.features.app:app`. Database work and Polars run in worker
 the event loop.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import numpy as np
-import psycopg2
-import psycopg2.extensions
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from services.common.db import ReadPool
-from services.common.http import ApiError, freeze_startup_heap, install
-from services.common.logging import configure_logging
+from services.common.http import ApiError
+from services.common.service import create_service
 from services.features import online
 from services.features.distribution import DistributionCache, UnknownFeature
+from services.features.lifespan import FeaturesStateDep, open_state, ready
 from services.features.metrics import HTTP, UNSEEN_CATEGORIES, VECTORS
 from services.features.schemas import (
     ComputeRequest,
@@ -49,19 +44,14 @@ def _distribution(pool: ReadPool, cache: DistributionCache, name: str) -> Featur
     return pool.run(lambda conn: cache.get(conn, name))
 
 
-def _ready(conn: psycopg2.extensions.connection) -> None:
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM feature_sets LIMIT 1")
-
-
 @router.get("/features/schema", response_model=FeatureSchema)
 async def get_schema() -> FeatureSchema:
     return feature_schema()
 
 
 @router.get("/features/{client_id}", response_model=FeatureVector)
-async def get_features(client_id: int, request: Request) -> Response:
-    found = await run_in_threadpool(_client_vector, request.app.state.db, client_id)
+async def get_features(client_id: int, state: FeaturesStateDep) -> Response:
+    found = await run_in_threadpool(_client_vector, state.db, client_id)
     if found is None:
         raise ApiError(404, "client_not_found", f"client {client_id} is unknown", {"client_id": client_id})
     VECTORS.labels(found.origin).inc()
@@ -69,10 +59,10 @@ async def get_features(client_id: int, request: Request) -> Response:
 
 
 @router.post("/features/compute", response_model=FeatureVector)
-async def compute_features(body: ComputeRequest, request: Request) -> Response:
+async def compute_features(body: ComputeRequest, state: FeaturesStateDep) -> Response:
     application = body.application.model_dump(exclude_none=True)
     history = None if body.history is None else body.history.model_dump(exclude_none=True)
-    values, unseen = await run_in_threadpool(_payload_vector, request.app.state.db, application, history)
+    values, unseen = await run_in_threadpool(_payload_vector, state.db, application, history)
     for field, count in unseen.items():
         UNSEEN_CATEGORIES.labels(field).inc(count)
     VECTORS.labels("payload").inc()
@@ -89,53 +79,25 @@ async def compute_features(body: ComputeRequest, request: Request) -> Response:
         503: {"description": "the feature set is not built yet"},
     },
 )
-async def get_distribution(name: str, request: Request) -> FeatureDistribution:
+async def get_distribution(name: str, state: FeaturesStateDep) -> FeatureDistribution:
     """The feature's histogram over the labelled clients, split by outcome (cached per feature set)."""
     try:
-        return await run_in_threadpool(
-            _distribution, request.app.state.db, request.app.state.distributions, name
-        )
+        return await run_in_threadpool(_distribution, state.db, state.distributions, name)
     except UnknownFeature as error:
         raise ApiError(404, "feature_not_found", f"no feature {name!r}", {"feature": name}) from error
     except FeatureSetNotBuilt as error:
         raise ApiError(503, "feature_set_not_built", str(error)) from error
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@router.get("/readyz")
-async def readyz(request: Request) -> dict[str, str]:
-    try:
-        await run_in_threadpool(request.app.state.db.run, _ready)
-    except psycopg2.Error as exc:
-        raise ApiError(503, "not_ready", "database or feature tables unavailable", str(exc).strip()) from exc
-    return {"status": "ready"}
-
-
-@router.get("/metrics")
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
 def create_app(settings: FeaturesSettings | None = None) -> FastAPI:
-    settings = settings or FeaturesSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
-        app.state.db = ReadPool(settings.database_url)
-        app.state.distributions = DistributionCache()
-        freeze_startup_heap()
-        yield
-        app.state.db.close()
-
-    app = FastAPI(title="Features service", lifespan=lifespan)
-    install(app, settings.max_body_bytes, observe=HTTP.observe)
-    app.include_router(router)
-    return app
+    return create_service(
+        title="Features service",
+        settings=settings or FeaturesSettings(),
+        metrics=HTTP,
+        open_state=open_state,
+        ready=ready,
+        routers=[router],
+    )
 
 
 app = create_app()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.feature_definitions.catalog import (
     FEATURE_SET_HASH,
     HISTORY_SOURCES,

@@ -1,9 +1,13 @@
-"""Settings of the features service, from environment variables."""
+"""Settings of the features service, from environment variables
+(FEATURES_..., see services.common.settings)."""
 
-from services.common.settings import CommonSettings
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
 
 
-class FeaturesSettings(CommonSettings):
-    """Connection URLs plus the service's own limits."""
+class FeaturesSettings(ServiceSettings):
+    """Connection URLs plus the service's own limits (a raw application with a long history fits well
+    below the default body limit)."""
 
-    max_body_bytes: int = 1_000_000  # a raw application with a long history fits well below this
+    model_config = SettingsConfigDict(env_prefix="FEATURES_")

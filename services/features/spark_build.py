@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.feature_definitions.raw import polars_schema
 from services.features.client_partitions import BUCKET, TABLES, compute_partition, packer

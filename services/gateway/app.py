@@ -7,18 +7,20 @@ path), auth.py / ratelimit.py (who may call, how often) and decision_log.py (mon
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security, params
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Security, params
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.http import ApiError
+from services.common.service import create_service
 from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
 from services.gateway import outcomes, population, reviews, scores, web
 from services.gateway.auth import authenticate, require_scope
+from services.gateway.error_responses import BAD_GATEWAY, ERROR_RESPONSES
 from services.gateway.key_store import ApiKey
-from services.gateway.lifespan import create_lifespan, state
-from services.gateway.plumbing import BAD_GATEWAY, ERROR_RESPONSES, install
+from services.gateway.lifespan import GatewayStateDep, open_state, ready
+from services.gateway.metrics import HTTP
 from services.gateway.schemas import (
     ErrorResponse,
     OutcomesAccepted,
@@ -34,17 +36,15 @@ from services.scoring.schemas import ModelDescription
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
 EXPLANATION_ID = r"^[1-9][0-9]*-[0-9a-f]{24}$"
 v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
-probes = APIRouter()
 
 
 def scoped(scope: str) -> params.Depends:
     """A dependency: the caller's key must exist, hold `scope`, and be within its rate limit."""
 
-    async def check(request: Request, presented: Annotated[str | None, Security(API_KEY)]) -> ApiKey:
-        app_state = state(request)
-        record = await authenticate(app_state.keys, presented)
+    async def check(state: GatewayStateDep, presented: Annotated[str | None, Security(API_KEY)]) -> ApiKey:
+        record = await authenticate(state.keys, presented)
         require_scope(record, scope)
-        await app_state.limiter.check(record.key_id, record.rate_limit)
+        await state.limiter.check(record.key_id, record.rate_limit)
         return record
 
     return Depends(check)
@@ -76,18 +76,17 @@ IDEMPOTENCY_CONFLICT = {
 )
 async def create_score(
     body: ScoreRequest,
-    request: Request,
+    state: GatewayStateDep,
     key: Annotated[ApiKey, scoped("score")],
     idempotency_key: IdempotencyKey = None,
 ) -> ScoreResponse | JSONResponse:
     """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
     started = time.perf_counter()
-    app_state = state(request)
-    return await app_state.idempotency.run(
+    return await state.idempotency.run(
         f"{key.key_id}:scores",
         idempotency_key,
         body,
-        lambda: scores.score(app_state.backends, body, started, explanation_url),
+        lambda: scores.score(state.backends, body, started, explanation_url),
     )
 
 
@@ -106,10 +105,10 @@ def explanation_url(explanation_id: str) -> str:
     },
 )
 async def get_explanation(
-    explanation_id: Annotated[str, Path(pattern=EXPLANATION_ID)], request: Request
+    explanation_id: Annotated[str, Path(pattern=EXPLANATION_ID)], state: GatewayStateDep
 ) -> ExplanationStatus | JSONResponse:
     """The explanation's status; once done, its SHAP contributions and reason codes."""
-    found = await state(request).backends.explanations.status(explanation_id)
+    found = await state.backends.explanations.status(explanation_id)
     if found is None:
         raise ApiError(404, "explanation_not_found", f"no explanation {explanation_id} (unknown or expired)")
     if found.status in (Status.PENDING, Status.RUNNING):
@@ -120,9 +119,9 @@ async def get_explanation(
 @v1.get(
     "/model", response_model=ModelDescription, dependencies=[scoped("model")], responses={502: BAD_GATEWAY}
 )
-async def get_model(request: Request) -> ModelDescription:
+async def get_model(state: GatewayStateDep) -> ModelDescription:
     """The champion model now serving: version, decision threshold, validation/test metrics."""
-    return ModelDescription.model_validate(await scores.current_model(state(request).backends.scoring))
+    return ModelDescription.model_validate(await scores.current_model(state.backends.scoring))
 
 
 @v1.get(
@@ -134,9 +133,9 @@ async def get_model(request: Request) -> ModelDescription:
         502: BAD_GATEWAY,
     },
 )
-async def get_importance(request: Request) -> GlobalImportance | JSONResponse:
+async def get_importance(state: GatewayStateDep) -> GlobalImportance | JSONResponse:
     """Global feature importance (mean |SHAP value|) of the champion model."""
-    backends = state(request).backends
+    backends = state.backends
     model = await scores.current_model(backends.scoring)
     found = await backends.explanations.importance(str(model["version"]))
     if found.status == Status.DONE and found.result is not None:
@@ -155,9 +154,9 @@ async def get_importance(request: Request) -> GlobalImportance | JSONResponse:
     dependencies=[scoped("outcomes")],
     responses={502: BAD_GATEWAY},
 )
-async def create_outcomes(body: OutcomesRequest, request: Request) -> OutcomesAccepted:
+async def create_outcomes(body: OutcomesRequest, state: GatewayStateDep) -> OutcomesAccepted:
     """Observed repayment or default: each outcome settles one decision (re-sending changes nothing)."""
-    return await outcomes.settle(state(request).backends.monitoring, body)
+    return await outcomes.settle(state.backends.monitoring, body)
 
 
 RequestId = Annotated[str, Path(min_length=1, max_length=200, pattern=REQUEST_ID_PATTERN)]
@@ -165,9 +164,11 @@ NOT_FOUND = {"model": ErrorResponse, "description": "no decision with this reque
 
 
 @v1.get("/reviews", response_model=ReviewQueue, dependencies=[scoped("review")], responses={502: BAD_GATEWAY})
-async def get_reviews(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ReviewQueue:
+async def get_reviews(
+    state: GatewayStateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> ReviewQueue:
     """Decisions waiting for an officer, oldest first, with PD, warnings and the explanation link."""
-    return await reviews.queue(state(request).backends.monitoring, limit, explanation_url)
+    return await reviews.queue(state.backends.monitoring, limit, explanation_url)
 
 
 @v1.post(
@@ -185,13 +186,13 @@ async def get_reviews(request: Request, limit: Annotated[int, Query(ge=1, le=100
 async def review_decision(
     request_id: RequestId,
     body: ReviewIn,
-    request: Request,
+    state: GatewayStateDep,
     key: Annotated[ApiKey, scoped("review")],
     idempotency_key: IdempotencyKey = None,
 ) -> DecisionRecord | JSONResponse:
     """An officer's final decision on a `review` decision, stored once; the actor is the key's name."""
-    monitoring = state(request).backends.monitoring
-    return await state(request).idempotency.run(
+    monitoring = state.backends.monitoring
+    return await state.idempotency.run(
         f"{key.key_id}:review:{request_id}",
         idempotency_key,
         body,
@@ -205,45 +206,34 @@ async def review_decision(
     dependencies=[scoped("decisions")],
     responses={404: NOT_FOUND, 502: BAD_GATEWAY},
 )
-async def get_decision(request_id: RequestId, request: Request) -> DecisionRecord:
+async def get_decision(request_id: RequestId, state: GatewayStateDep) -> DecisionRecord:
     """The full decision record: inputs, warnings, model version, PD, threshold and band, automated
     outcome, the officer's review and the final outcome."""
-    return await reviews.record(state(request).backends.monitoring, request_id)
+    return await reviews.record(state.backends.monitoring, request_id)
 
 
-@probes.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@probes.get("/readyz", responses={503: ERROR_RESPONSES[503]})
-async def readyz(request: Request) -> dict[str, str]:
-    """Ready when the features and scoring services are (the explainer and Redis only degrade answers)."""
-    backends = state(request).backends
-    for downstream in (backends.features, backends.scoring):
-        await downstream.get("/readyz")
-    return {"status": "ready"}
-
-
-@probes.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+v1.include_router(population.router, dependencies=[scoped("explain")])
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    app = FastAPI(
+    app = create_service(
         title="Credit scoring API",
-        version="1.0",
         description="Scores, explanations, model information and outcomes for front-office apps.",
-        lifespan=create_lifespan(settings),
+        settings=settings,
+        metrics=HTTP,
+        open_state=open_state,
+        ready=ready,
+        routers=[v1],
     )
-    install(app, settings)
-    app.include_router(v1)
-    app.include_router(probes)
-    app.include_router(
-        population.router, prefix="/v1", dependencies=[scoped("explain")], responses=ERROR_RESPONSES
-    )
+    if settings.cors_origins:  # added last, it wraps the rest so preflights answer first
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "X-Request-ID", "Content-Type"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
     web.mount(app)
     return app
 

@@ -6,7 +6,7 @@ pending unless it exists already, so the status URL answers as soon as the score
 task (kombu's blocking client: ~1-2 ms of CPU per task) happens off the path: claimed explanations queue
 in memory and a background task sends them in batches from a worker thread, retrying while Redis is down.
 
-A claim lives `EXPLANATION_CLAIM_TTL_S` until the worker takes the task and writes the record for the
+A claim lives `GATEWAY_EXPLANATION_CLAIM_TTL_S` until the worker takes the task and writes the record for the
 result's lifetime, so a claim whose task never left (the gateway killed in between) expires and the next
 score of that vector claims it again. A batch cut off by a send failure is sent again whole: a task may be
 queued twice, and the worker skips what is already done.

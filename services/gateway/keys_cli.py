@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.db import make_engine
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
-from services.data.migrate import migrate
 from services.gateway.key_store import SCOPES, KeyStoreError, create_key, list_keys, revoke_key
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the gateway (stored hashed).")
@@ -63,7 +63,7 @@ def list_command() -> None:
 def revoke_command(
     key_id: Annotated[str, typer.Argument(help="The key id shown by `credit keys list`.")],
 ) -> None:
-    """Revoke a key; the gateway refuses it within its key cache time (API_KEY_CACHE_S)."""
+    """Revoke a key; the gateway refuses it within its key cache time (GATEWAY_API_KEY_CACHE_S)."""
     try:
         revoke_key(_engine(), key_id)
     except KeyStoreError as error:

@@ -1,16 +1,17 @@
-"""What the gateway opens at start-up and closes at shutdown: pools, clients and the background senders."""
+"""What the gateway opens at start-up and closes at shutdown (pools, clients and the background senders),
+and when it is ready."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends
 from redis.asyncio import ConnectionPool, Redis
 
 from services.common.db import make_engine
-from services.common.http import freeze_startup_heap
-from services.common.logging import configure_logging
+from services.common.service import service_state
 from services.explainer.client import ExplainerClient
 from services.explainer.settings import ExplainerSettings
 from services.gateway.auth import KeyCache
@@ -36,53 +37,54 @@ class GatewayState:
     idempotency: IdempotencyStore
 
 
-def state(request: Request) -> GatewayState:
-    return request.app.state.gateway
+GatewayStateDep = Annotated[GatewayState, Depends(service_state)]
 
 
-def create_lifespan(settings: GatewaySettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
-        pool = ConnectionPool.from_url(
-            settings.redis_url,
-            socket_timeout=settings.redis_timeout_s,
-            socket_connect_timeout=settings.redis_timeout_s,
+@asynccontextmanager
+async def open_state(settings: GatewaySettings) -> AsyncIterator[GatewayState]:
+    pool = ConnectionPool.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+    )
+    redis = Redis(connection_pool=pool)
+    engine = make_engine(settings.database_url)
+    backends = Backends(
+        features=Downstream("features", settings.features_url, settings),
+        scoring=Downstream("scoring", settings.scoring_url, settings),
+        monitoring=Downstream("monitoring", settings.monitoring_url, settings),
+        explanations=Explanations(
+            ExplainerClient(ExplainerSettings(redis_url=settings.redis_url)), redis, settings
+        ),
+        decisions=DecisionLog(redis, settings.decision_buffer),
+    )
+    state = GatewayState(
+        settings=settings,
+        keys=KeyCache(engine, settings.api_key_cache_s),
+        limiter=RateLimiter(settings.redis_url, pool, settings.rate_limit),
+        redis=redis,
+        backends=backends,
+        idempotency=IdempotencyStore(redis, settings.idempotency_ttl_s),
+    )
+    backends.decisions.start()
+    backends.explanations.start()
+    await backends.explanations.warm_up(WARM_UP_BUDGET_S)
+    try:
+        yield state
+    finally:
+        await asyncio.gather(
+            backends.decisions.stop(DRAIN_GRACE_S), backends.explanations.stop(DRAIN_GRACE_S)
         )
-        redis = Redis(connection_pool=pool)
-        engine = make_engine(settings.database_url)
-        backends = Backends(
-            features=Downstream("features", settings.features_url, settings),
-            scoring=Downstream("scoring", settings.scoring_url, settings),
-            monitoring=Downstream("monitoring", settings.monitoring_url, settings),
-            explanations=Explanations(
-                ExplainerClient(ExplainerSettings(redis_url=settings.redis_url)), redis, settings
-            ),
-            decisions=DecisionLog(redis, settings.decision_buffer),
-        )
-        app.state.gateway = GatewayState(
-            settings=settings,
-            keys=KeyCache(engine, settings.api_key_cache_s),
-            limiter=RateLimiter(settings.redis_url, pool, settings.gateway_rate_limit),
-            redis=redis,
-            backends=backends,
-            idempotency=IdempotencyStore(redis, settings.idempotency_ttl_s),
-        )
-        backends.decisions.start()
-        backends.explanations.start()
-        await backends.explanations.warm_up(WARM_UP_BUDGET_S)
-        freeze_startup_heap()
-        try:
-            yield
-        finally:
-            await asyncio.gather(
-                backends.decisions.stop(DRAIN_GRACE_S), backends.explanations.stop(DRAIN_GRACE_S)
-            )
-            await backends.features.close()
-            await backends.scoring.close()
-            await backends.monitoring.close()
-            await redis.aclose()
-            await pool.aclose()
-            engine.dispose()
+        await backends.features.close()
+        await backends.scoring.close()
+        await backends.monitoring.close()
+        await redis.aclose()
+        await pool.aclose()
+        engine.dispose()
 
-    return lifespan
+
+async def ready(state: GatewayState) -> str:
+    """Ready when the features and scoring services are (the explainer and Redis only degrade answers)."""
+    for downstream in (state.backends.features, state.backends.scoring):
+        await downstream.get("/readyz")
+    return "ready"

@@ -1,18 +1,18 @@
 """GET /v1/features/{name}/distribution: the population a loan officer compares a client with.
 
 The histogram is the features service's (computed from the feature store, cached per feature set); the
-gateway adds authentication, the error shape and the public OpenAPI entry. Included by app.py under /v1.
+gateway adds authentication, the error shape and the public OpenAPI entry. Part of app.py's /v1 router.
 The first look at a feature scans the whole population (1-2 s on 307,511 clients), hence its own budget.
 """
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
 from services.common.http import ApiError
 from services.features.schemas import FeatureDistribution
-from services.gateway.lifespan import state
-from services.gateway.plumbing import BAD_GATEWAY
+from services.gateway.error_responses import BAD_GATEWAY
+from services.gateway.lifespan import GatewayStateDep
 from services.gateway.schemas import ErrorResponse
 from services.gateway.scores import unexpected_reply  # the one 502 for a broken contract
 
@@ -26,13 +26,12 @@ router = APIRouter()
     responses={404: {"model": ErrorResponse, "description": "no feature of that name"}, 502: BAD_GATEWAY},
 )
 async def get_feature_distribution(
-    name: Annotated[str, Path(pattern=FEATURE_NAME, examples=["app_ext_source_3"])], request: Request
+    name: Annotated[str, Path(pattern=FEATURE_NAME, examples=["app_ext_source_3"])], state: GatewayStateDep
 ) -> FeatureDistribution:
     """One feature's histogram over the labelled clients, split by outcome (repaid / defaulted), with its
     description: where a client's value stands among clients who repaid and clients who defaulted."""
-    app_state = state(request)
-    reply = await app_state.backends.features.get(
-        f"/features/{name}/distribution", app_state.settings.distribution_timeout_s
+    reply = await state.backends.features.get(
+        f"/features/{name}/distribution", state.settings.distribution_timeout_s
     )
     if reply.status == 404:
         error = reply.body["error"]

@@ -1,16 +1,19 @@
-"""Settings of the gateway, from environment variables (shared URLs come from CommonSettings)."""
+"""Settings of the gateway, from environment variables (GATEWAY_..., see services.common.settings)."""
 
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import CommonSettings
+from services.common.settings import ServiceSettings, platform
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(ServiceSettings):
     """Downstream addresses, resilience knobs and the public-facing limits."""
 
-    features_url: str = "http://127.0.0.1:8001"
-    scoring_url: str = "http://127.0.0.1:8002"
-    monitoring_url: str = "http://127.0.0.1:8003"
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+
+    features_url: str = platform("http://127.0.0.1:8001", "FEATURES_URL")
+    scoring_url: str = platform("http://127.0.0.1:8002", "SCORING_URL")
+    monitoring_url: str = platform("http://127.0.0.1:8003", "MONITORING_URL")
     downstream_timeout_s: float = Field(2.0, gt=0, description="whole-call budget for one downstream request")
     downstream_connect_timeout_s: float = Field(0.5, gt=0)
     distribution_timeout_s: float = Field(
@@ -24,9 +27,8 @@ class GatewaySettings(CommonSettings):
     retry_backoff_s: float = Field(0.05, ge=0, description="first retry delay; doubles on each retry")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with a 503 when a downstream is down")
     redis_timeout_s: float = Field(0.25, gt=0, description="socket timeout of the gateway's Redis calls")
-    gateway_rate_limit: str = Field("100/second", description="per-key limit when the key sets none")
-    gateway_max_body_bytes: int = Field(1_000_000, ge=1_000)
-    gateway_cors_origins: list[str] = Field(default_factory=list, description="empty = CORS off")
+    rate_limit: str = Field("100/second", description="per-key limit when the key sets none")
+    cors_origins: list[str] = Field(default_factory=list, description="empty = CORS off")
     api_key_cache_s: float = Field(30.0, ge=0, description="how long a looked-up key is trusted")
     decision_buffer: int = Field(100_000, ge=1, description="decisions held in memory while Redis is down")
     explanation_queue: int = Field(10_000, ge=1, description="claimed explanations waiting to be sent")

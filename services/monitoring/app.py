@@ -2,29 +2,25 @@
 fairness, metrics.
 
 Run: `uvicorn services.monitoring.app:app --port 8003`. A background thread consumes the decision and
-shadow streams into Postgres (set RUN_CONSUMER=false to run `credit monitor consume`
+shadow streams into Postgres (set MONITORING_RUN_CONSUMER=false to run `credit monitor consume`
 elsewhere). Blocking work runs in worker threads, never on the event loop.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import psycopg2
-import redis
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import HTMLResponse
+from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
-from services.common.http import ApiError, install
-from services.common.logging import configure_logging, request_id_var
-from services.data.migrate import migrate
+from services.common.http import ApiError
+from services.common.logging import request_id_var
+from services.common.service import create_service
 from services.monitoring import queries
 from services.monitoring.collector import MonitoringCollector
-from services.monitoring.consumer import run_in_thread
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
+from services.monitoring.lifespan import MonitoringStateDep, open_state, ready
 from services.monitoring.metrics import HTTP
 from services.monitoring.reviews import DecisionNotFound, ReviewConflict
 from services.monitoring.schemas import (
@@ -45,10 +41,6 @@ from services.monitoring.settings import MonitoringSettings
 router = APIRouter()
 
 
-def _settings(request: Request) -> MonitoringSettings:
-    return request.app.state.settings
-
-
 def _run_out(run: dict[str, Any]) -> DriftRunOut:
     report_url = f"/drift/reports/{run['id']}" if run["has_report"] else None
     return DriftRunOut.model_validate({**run, "report_url": report_url})
@@ -65,9 +57,9 @@ async def _run_or_404(settings: MonitoringSettings, run_id: int | None) -> Drift
 
 
 @router.post("/drift/run", response_model=DriftRunOut)
-async def run_drift(request: Request) -> DriftRunOut:
+async def run_drift(state: MonitoringStateDep) -> DriftRunOut:
     """Run a drift job now (up to about a minute) and return its run, whatever its status."""
-    settings = _settings(request)
+    settings = state.settings
     try:
         run_id = await run_in_threadpool(run_job, settings)
     except JobAlreadyRunning as error:
@@ -76,18 +68,18 @@ async def run_drift(request: Request) -> DriftRunOut:
 
 
 @router.get("/drift/latest", response_model=DriftRunOut)
-async def latest_drift(request: Request) -> DriftRunOut:
-    return await _run_or_404(_settings(request), None)
+async def latest_drift(state: MonitoringStateDep) -> DriftRunOut:
+    return await _run_or_404(state.settings, None)
 
 
 @router.get("/drift/runs/{run_id}", response_model=DriftRunOut)
-async def drift_run(run_id: int, request: Request) -> DriftRunOut:
-    return await _run_or_404(_settings(request), run_id)
+async def drift_run(run_id: int, state: MonitoringStateDep) -> DriftRunOut:
+    return await _run_or_404(state.settings, run_id)
 
 
 @router.get("/drift/reports/{run_id}", response_class=HTMLResponse)
-async def drift_report(run_id: int, request: Request) -> HTMLResponse:
-    html = await run_in_threadpool(queries.drift_report, _settings(request).database_url, run_id)
+async def drift_report(run_id: int, state: MonitoringStateDep) -> HTMLResponse:
+    html = await run_in_threadpool(queries.drift_report, state.settings.database_url, run_id)
     if html is None:
         raise ApiError(404, "not_found", f"drift run {run_id} has no report", {"run_id": run_id})
     return HTMLResponse(html)
@@ -101,36 +93,38 @@ def _found(row: dict[str, Any] | None, code: str, message: str, request_id: str)
 
 
 @router.post("/outcomes", response_model=OutcomesSettled)
-async def post_outcomes(body: OutcomesIn, request: Request) -> OutcomesSettled:
+async def post_outcomes(body: OutcomesIn, state: MonitoringStateDep) -> OutcomesSettled:
     """Settle decisions: each outcome is accepted (recorded, unchanged or corrected) or rejected."""
     accepted, rejected = await run_in_threadpool(
-        queries.settle_outcomes, _settings(request).database_url, body.outcomes, request_id_var.get()
+        queries.settle_outcomes, state.settings.database_url, body.outcomes, request_id_var.get()
     )
     return OutcomesSettled(accepted=accepted, rejected=rejected)
 
 
 @router.get("/outcomes/{request_id}", response_model=DecisionOutcome)
-async def get_outcome(request_id: str, request: Request) -> DecisionOutcome:
+async def get_outcome(request_id: str, state: MonitoringStateDep) -> DecisionOutcome:
     """The outcome settling a decision, with the earlier outcomes it corrected."""
-    found = await run_in_threadpool(queries.decision_outcome, _settings(request).database_url, request_id)
+    found = await run_in_threadpool(queries.decision_outcome, state.settings.database_url, request_id)
     return DecisionOutcome.model_validate(
         _found(found, "not_found", f"no outcome settles decision {request_id!r}", request_id)
     )
 
 
 @router.get("/reviews", response_model=PendingReviews)
-async def get_reviews(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PendingReviews:
+async def get_reviews(
+    state: MonitoringStateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> PendingReviews:
     """Decisions waiting for an officer, oldest first."""
-    count, rows = await run_in_threadpool(queries.pending_reviews, _settings(request).database_url, limit)
+    count, rows = await run_in_threadpool(queries.pending_reviews, state.settings.database_url, limit)
     return PendingReviews.model_validate({"pending": count, "reviews": rows})
 
 
 @router.post("/decisions/{request_id}/review", response_model=DecisionRecord)
-async def post_review(request_id: str, body: ReviewRecordIn, request: Request) -> DecisionRecord:
+async def post_review(request_id: str, body: ReviewRecordIn, state: MonitoringStateDep) -> DecisionRecord:
     """Record an officer's final decision, once: a second review of the same decision is a 409."""
     try:
         found = await run_in_threadpool(
-            queries.review_decision, _settings(request).database_url, request_id, body
+            queries.review_decision, state.settings.database_url, request_id, body
         )
     except DecisionNotFound as error:
         raise ApiError(404, "decision_not_found", str(error), {"request_id": request_id}) from error
@@ -140,82 +134,53 @@ async def post_review(request_id: str, body: ReviewRecordIn, request: Request) -
 
 
 @router.get("/decisions/{request_id}", response_model=DecisionRecord)
-async def get_decision(request_id: str, request: Request) -> DecisionRecord:
+async def get_decision(request_id: str, state: MonitoringStateDep) -> DecisionRecord:
     """The full record of one decision: inputs, model, PD, band, warnings, review, final outcome."""
-    found = await run_in_threadpool(queries.decision_record, _settings(request).database_url, request_id)
+    found = await run_in_threadpool(queries.decision_record, state.settings.database_url, request_id)
     return DecisionRecord.model_validate(
         _found(found, "decision_not_found", f"no decision {request_id!r} in the decision log", request_id)
     )
 
 
 @router.get("/performance", response_model=PerformanceOut)
-async def get_performance(request: Request) -> PerformanceOut:
+async def get_performance(state: MonitoringStateDep) -> PerformanceOut:
     """Realised figures of settled decisions beside the figures estimated from every decision's PD."""
-    settings = _settings(request)
+    settings = state.settings
     days = settings.performance_window_days
     found = await run_in_threadpool(queries.performance, settings.database_url, days)
     return PerformanceOut.model_validate({"window_days": days, **asdict(found)})
 
 
 @router.get("/performance/vintages", response_model=VintagesOut)
-async def get_vintages(request: Request) -> VintagesOut:
+async def get_vintages(state: MonitoringStateDep) -> VintagesOut:
     """Back-testing by month of decision: volumes, realised and estimated figures, PD-band calibration."""
-    settings = _settings(request)
+    settings = state.settings
     months = settings.vintage_months
     found = await run_in_threadpool(queries.by_vintage, settings.database_url, months)
     return VintagesOut.model_validate({"months": months, "vintages": [asdict(v) for v in found]})
 
 
 @router.get("/fairness", response_model=FairnessOut)
-async def get_fairness(request: Request) -> FairnessOut:
-    settings = _settings(request)
+async def get_fairness(state: MonitoringStateDep) -> FairnessOut:
+    settings = state.settings
     hours = settings.stats_window_hours
     groups = await run_in_threadpool(queries.fairness, settings.database_url, hours)
     return FairnessOut(window_hours=hours, groups=[GroupApproval(**asdict(g)) for g in groups])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@router.get("/readyz")
-async def readyz(request: Request) -> dict[str, str]:
-    settings = _settings(request)
-    try:
-        await run_in_threadpool(queries.ping, settings.database_url, settings.redis_url)
-    except (psycopg2.Error, redis.RedisError) as error:
-        raise ApiError(503, "not_ready", "Postgres or Redis unavailable", str(error).strip()) from error
-    return {"status": "ready"}
-
-
-@router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    own = await run_in_threadpool(generate_latest, request.app.state.registry)
-    return Response(generate_latest(REGISTRY) + own, media_type=CONTENT_TYPE_LATEST)
-
-
 def create_app(settings: MonitoringSettings | None = None) -> FastAPI:
     settings = settings or MonitoringSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
-        await run_in_threadpool(migrate, settings.database_url)
-        consumer = run_in_thread(settings) if settings.run_consumer else None
-        yield
-        if consumer is not None:
-            thread, stop = consumer
-            stop.set()
-            thread.join(timeout=10)
-
-    app = FastAPI(title="Monitoring service", lifespan=lifespan)
-    app.state.settings = settings
-    app.state.registry = CollectorRegistry()
-    app.state.registry.register(MonitoringCollector(settings))
-    install(app, settings.max_body_bytes, HTTP.observe)
-    app.include_router(router)
-    return app
+    figures = CollectorRegistry()  # computed from Postgres at scrape time
+    figures.register(MonitoringCollector(settings))
+    return create_service(
+        title="Monitoring service",
+        settings=settings,
+        metrics=HTTP,
+        open_state=open_state,
+        ready=ready,
+        routers=[router],
+        scrape_registry=figures,
+    )
 
 
 app = create_app()

@@ -1,4 +1,4 @@
-"""Periodic drift jobs: Celery beat enqueues `run_drift` every DRIFT_INTERVAL_S seconds on its own queue.
+"""Periodic drift jobs: Celery beat enqueues `run_drift` every MONITORING_DRIFT_INTERVAL_S on its own queue.
 
 Worker and scheduler in one process for a small deployment:
     celery -A services.monitoring.celery_app worker --beat -Q monitoring --loglevel INFO

@@ -10,7 +10,7 @@ import psycopg2
 import typer
 
 from services.common.logging import configure_cli_logging
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.monitoring import drift_store, queries
 from services.monitoring.consumer import StreamConsumer
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
@@ -33,7 +33,9 @@ def _ready(settings: MonitoringSettings) -> None:
 
 @monitor_app.command("drift")
 def drift_command(
-    window: int = typer.Option(None, min=1, help="Latest decisions to test (default DRIFT_WINDOW_ROWS)."),
+    window: int = typer.Option(
+        None, min=1, help="Latest decisions to test (default MONITORING_DRIFT_WINDOW_ROWS)."
+    ),
 ) -> None:
     """Run one drift job now and print its summary as JSON (exit 1 unless it ran)."""
     configure_cli_logging()
@@ -77,7 +79,8 @@ def consume_command(
 
 @monitor_app.command("performance")
 def performance_command() -> None:
-    """Realised and estimated performance over PERFORMANCE_WINDOW_DAYS, plus fairness ratios, as JSON."""
+    """Realised and estimated performance over MONITORING_PERFORMANCE_WINDOW_DAYS, plus fairness ratios, as
+    JSON."""
     settings = MonitoringSettings()
     _ready(settings)
     found = queries.performance(settings.database_url, settings.performance_window_days)

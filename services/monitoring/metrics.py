@@ -19,6 +19,4 @@ DECISIONS_LOGGED = Counter(
 CONSUMER_ERRORS = Counter(
     "monitoring_consumer_errors_total", "Stream consumer iterations that failed (Redis/Postgres) and retried"
 )
-HTTP = RequestMetrics(
-    "monitoring_http", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
-)
+HTTP = RequestMetrics("monitoring", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0))

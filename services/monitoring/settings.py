@@ -1,17 +1,18 @@
-"""Settings of the monitoring service, its stream consumer and its drift jobs (environment variables)."""
+"""Settings of the monitoring service, its stream consumer and its drift jobs (environment variables
+MONITORING_..., see services.common.settings)."""
 
-from services.common.settings import CommonSettings
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings, platform
 
 
-class MonitoringSettings(CommonSettings):
+class MonitoringSettings(ServiceSettings):
     """Stream names, consumer batching, window sizes and drift thresholds; every one has a local default."""
 
-    host: str = "127.0.0.1"
-    port: int = 8003
-    max_body_bytes: int = 1_000_000
+    model_config = SettingsConfigDict(env_prefix="MONITORING_")
 
-    decisions_stream: str = "decisions"
-    shadow_stream: str = "scoring:shadow"
+    decisions_stream: str = platform("decisions", "DECISIONS_STREAM")
+    shadow_stream: str = platform("scoring:shadow", "SHADOW_STREAM")
     consumer_group: str = "monitoring"
     consumer_name: str = ""  # empty: hostname-pid, unique per process
     consumer_batch: int = 500
@@ -25,7 +26,7 @@ class MonitoringSettings(CommonSettings):
     drift_report_features: int = 15  # most drifted features drawn in the HTML report
     drift_interval_s: float = 3600.0
     beat_schedule_file: str = ".run/celerybeat-schedule"  # beat's last-run times (runtime state)
-    model_alias: str = "champion"
+    model_alias: str = platform("champion", "MODEL_ALIAS")
 
     stats_window_hours: float = 24.0
     stats_cache_s: float = 10.0

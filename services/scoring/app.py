@@ -3,26 +3,22 @@
 Run: `uvicorn services.scoring.app:app --host 127.0.0.1 --port 8002`.
 """
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 
 import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from services.common.http import ApiError, freeze_startup_heap, install
-from services.common.logging import configure_logging, request_id_var
+from services.common.http import ApiError
+from services.common.logging import request_id_var
+from services.common.service import create_service
 from services.model.registry import MODEL_NAME
-from services.scoring.metrics import HTTP, observe_predictions, show_model
-from services.scoring.reloader import AliasWatcher
+from services.scoring.lifespan import ScoringStateDep, open_state, ready
+from services.scoring.metrics import HTTP, observe_predictions
 from services.scoring.schemas import (
     InputWarning,
     ModelDescription,
@@ -32,22 +28,12 @@ from services.scoring.schemas import (
     PredictResponse,
     ReviewBandOut,
     RiskGrade,
-    Status,
 )
-from services.scoring.serving import FeatureRow, InvalidFeatures, LoadedModel, ModelHolder
+from services.scoring.serving import FeatureRow, InvalidFeatures, LoadedModel
 from services.scoring.settings import ScoringSettings
-from services.scoring.shadow import ShadowJob, ShadowPublisher
+from services.scoring.shadow import ShadowJob
 
 router = APIRouter()
-
-
-def _champion(request: Request) -> LoadedModel:
-    """The champion reference, read once: everything a request does uses this one version."""
-    champion = request.app.state.holder.champion
-    if champion is None:
-        retry = str(max(1, round(request.app.state.settings.reload_interval_seconds)))
-        raise ApiError(503, "model_not_loaded", "no model loaded yet", headers={"Retry-After": retry})
-    return champion
 
 
 def _score(champion: LoadedModel, rows: list[tuple[str, FeatureRow]]) -> tuple[np.ndarray, np.ndarray]:
@@ -75,9 +61,8 @@ async def _parse(request: Request) -> PredictRequest:
         "requestBody": {"content": {"application/json": {"schema": PredictRequest.model_json_schema()}}}
     },
 )
-async def predict(request: Request) -> Response:
-    state = request.app.state
-    champion = _champion(request)
+async def predict(request: Request, state: ScoringStateDep) -> Response:
+    champion = state.champion()
     rows = (await _parse(request)).located_rows()
     if len(rows) > state.settings.max_batch:
         raise ApiError(
@@ -116,8 +101,8 @@ async def predict(request: Request) -> Response:
 
 
 @router.get("/model", response_model=ModelDescription)
-async def model(request: Request) -> ModelDescription:
-    champion = _champion(request)
+async def model(state: ScoringStateDep) -> ModelDescription:
+    champion = state.champion()
     model = champion.model
     return ModelDescription(
         name=MODEL_NAME,
@@ -137,50 +122,15 @@ async def model(request: Request) -> ModelDescription:
     )
 
 
-@router.get("/healthz", response_model=Status)
-async def healthz() -> Status:
-    return Status(status="ok")
-
-
-@router.get("/readyz", response_model=Status)
-async def readyz(request: Request) -> Status:
-    champion = _champion(request)
-    return Status(status=f"ready: {MODEL_NAME} version {champion.version}")
-
-
-@router.get("/metrics")
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
-    settings = settings or ScoringSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
-        app.state.settings = settings
-        app.state.holder = ModelHolder()
-        app.state.shadow = ShadowPublisher(settings)
-        tasks = [
-            asyncio.create_task(AliasWatcher(settings, app.state.holder).run()),
-            asyncio.create_task(app.state.shadow.run()),
-        ]
-        freeze_startup_heap()
-        yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await app.state.shadow.close()
-        for role in ("champion", "challenger"):
-            show_model(role, None)  # metrics are process-wide: this app no longer serves a model
-
-    app = FastAPI(title="Scoring service", lifespan=lifespan)
-    install(app, settings.max_body_bytes, HTTP.observe)
-    app.include_router(router)
-    return app
+    return create_service(
+        title="Scoring service",
+        settings=settings or ScoringSettings(),
+        metrics=HTTP,
+        open_state=open_state,
+        ready=ready,
+        routers=[router],
+    )
 
 
 app = create_app()

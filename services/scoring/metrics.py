@@ -6,7 +6,7 @@ from services.common.metrics import RequestMetrics
 from services.scoring.serving import LoadedModel
 
 HTTP = RequestMetrics(
-    "scoring_http",
+    "scoring",
     buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     latency_by_status=True,
 )

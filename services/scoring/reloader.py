@@ -84,8 +84,8 @@ class AliasWatcher:
             try:
                 await run_in_threadpool(self.poll)
             except Exception:  # a registry outage must not end the watcher
-                logger.exception("alias poll failed; retrying in %ss", self.settings.reload_interval_seconds)
-            await asyncio.sleep(self.settings.reload_interval_seconds)
+                logger.exception("alias poll failed; retrying in %ss", self.settings.reload_interval_s)
+            await asyncio.sleep(self.settings.reload_interval_s)
 
     def poll(self) -> None:
         """One look at both aliases (blocking: runs in a worker thread)."""

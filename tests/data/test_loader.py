@@ -16,9 +16,9 @@ from click.testing import Result
 from domain_cases import application_cases
 from typer.testing import CliRunner
 
+from services.common.migrations import MIGRATIONS, migrate
 from services.data.cli import data_app
 from services.data.loader import load_directory
-from services.data.migrate import MIGRATIONS, migrate
 from services.data.sources import table_for_file
 from services.data.synth import generate
 from services.data.tables import TABLES

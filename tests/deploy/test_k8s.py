@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 import yaml
-from pydantic_settings import BaseSettings
 
 from deploy.stack import REPO, built_services
 from services.common.settings import CommonSettings
@@ -28,7 +27,7 @@ OVERLAYS = ("small", "large")
 VERSIONS = ("1.30", "1.37")
 KEDA = "keda.sh/v1alpha1"
 SECRET = "credit-platform-secrets"
-SETTINGS: dict[str, type[BaseSettings]] = {
+SETTINGS: dict[str, type[CommonSettings]] = {
     "gateway": GatewaySettings,
     "features": FeaturesSettings,
     "scoring": ScoringSettings,
@@ -174,8 +173,8 @@ def test_explainer_workers_scale_on_the_length_of_their_redis_queue(objects: tup
     assert 1 <= spec["minReplicaCount"] < spec["maxReplicaCount"]
     (trigger,) = spec["triggers"]
     assert trigger["type"] == "redis" and set(trigger["metadata"]) <= REDIS_TRIGGER_FIELDS
-    assert trigger["metadata"]["listName"] == ExplainerSettings().explainer_queue
-    assert int(trigger["metadata"]["listLength"]) >= ExplainerSettings().explainer_batch_size
+    assert trigger["metadata"]["listName"] == ExplainerSettings().queue
+    assert int(trigger["metadata"]["listLength"]) >= ExplainerSettings().batch_size
     authentication = of_kind(objects, "TriggerAuthentication")[trigger["authenticationRef"]["name"]]
     references = authentication["spec"]["secretTargetRef"]
     assert {r["parameter"] for r in references} == {"address", "password"}
@@ -224,5 +223,5 @@ def test_environment_names_are_fields_of_the_settings_each_process_reads(objects
     assert {"DATABASE_URL", "REDIS_URL"} <= fields_of(CommonSettings)  # the Secret's keys (docs)
 
 
-def fields_of(settings: type[BaseSettings]) -> set[str]:
-    return {field.upper() for field in settings.model_fields}
+def fields_of(settings: type[CommonSettings]) -> set[str]:
+    return settings.variables()

@@ -78,8 +78,8 @@ class Stack:
         self.settings = ExplainerSettings(
             redis_url=self.redis.url,
             mlflow_tracking_uri=mlflow_uri,
-            explainer_visibility_timeout_seconds=VISIBILITY_SECONDS,
-            explainer_retry_backoff_seconds=0.2,
+            visibility_timeout_s=VISIBILITY_SECONDS,
+            retry_backoff_s=0.2,
         )
         self.client = ExplainerClient(self.settings)
         self.log = directory / "worker.log"
@@ -90,8 +90,8 @@ class Stack:
         base = {
             "REDIS_URL": self.settings.redis_url,
             "MLFLOW_TRACKING_URI": self.settings.mlflow_tracking_uri,
-            "EXPLAINER_VISIBILITY_TIMEOUT_SECONDS": str(self.settings.explainer_visibility_timeout_seconds),
-            "EXPLAINER_RETRY_BACKOFF_SECONDS": str(self.settings.explainer_retry_backoff_seconds),
+            "EXPLAINER_VISIBILITY_TIMEOUT_S": str(self.settings.visibility_timeout_s),
+            "EXPLAINER_RETRY_BACKOFF_S": str(self.settings.retry_backoff_s),
         }
         worker = Worker({**base, **env}, self.log, f"w{len(self.workers)}")
         worker.start()

@@ -113,7 +113,7 @@ def test_a_batch_killed_with_its_worker_completes_on_a_restarted_worker(
     """The task's own message and the ones it took from the queue all stay unacknowledged until their
     records are written: SIGKILL mid-batch loses none of them."""
     ids = submit_rows(stack.client, registered_version, small, [2, 6, 7])
-    slow = stack.start_worker(EXPLAINER_TASK_DELAY_SECONDS="5")
+    slow = stack.start_worker(EXPLAINER_TASK_DELAY_S="5")
     for explanation_id in ids:
         wait_explanation(stack.client, explanation_id, {Status.RUNNING})  # all three taken by one task
     slow.kill()
@@ -145,7 +145,7 @@ def test_drain_takes_due_explanations_and_gives_the_rest_back_to_celery(stack: S
     """A taken message sits in kombu's unacked set until acknowledged; an importance task or a retry
     still counting down goes back to the head of the queue, in order, for Celery to deliver."""
     app = create_app(stack.settings)
-    queue = stack.settings.explainer_queue
+    queue = stack.settings.queue
     for task_id, task, countdown in [("a", EXPLAIN_TASK, None), ("imp", IMPORTANCE_TASK, None),
                                      ("b", EXPLAIN_TASK, None), ("c", EXPLAIN_TASK, 60)]:  # fmt: skip
         args = ["1"] if task == IMPORTANCE_TASK else [task_id, "1", {"x": 1.0}, None]

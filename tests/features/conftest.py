@@ -12,8 +12,8 @@ import pytest
 from throwaway_db import throwaway_url
 
 from services.common.db import drop_database, ensure_database
+from services.common.migrations import migrate
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 
 APPLICATIONS = 250  # sample applications in the joined set
 WITH_HISTORY = 60  # of which this many receive the re-keyed history rows

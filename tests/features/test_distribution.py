@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.db import raw_connection
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.feature_definitions.catalog import KINDS, NAMES
 from services.features.app import create_app
 from services.features.build import build

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from services.common.migrations import migrate
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 from services.feature_definitions.catalog import NAMES
 from services.features.build import build
 from services.features.store import read_materialised

@@ -199,7 +199,7 @@ def test_health_readiness_and_metrics(service: tuple[TestClient, list[int]]) -> 
     client, _ = service
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
-    assert "features_requests_total" in client.get("/metrics").text
+    assert "features_http_requests_total" in client.get("/metrics").text
 
 
 def test_without_database_not_ready_and_reads_are_503() -> None:

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from services.common.db import raw_connection
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.store import (
     FeatureMatrix,

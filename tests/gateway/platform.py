@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 
 from gateway.processes import Service
 from services.common.db import drop_database
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.build import build
 from services.gateway.settings import GatewaySettings
@@ -139,7 +139,8 @@ def running_platform(
     env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "MLFLOW_TRACKING_URI": tracking_uri}
     features = Service("features", "services.features.app:app", env, work)
     scoring = Service("scoring", "services.scoring.app:app", {**env, "FEATURES_URL": features.url}, work)
-    fresh = {"STATS_CACHE_S": "1", "VINTAGE_CACHE_S": "1"}  # figures a test just caused, not cached ones
+    # figures a test just caused, not cached ones
+    fresh = {"MONITORING_STATS_CACHE_S": "1", "MONITORING_VINTAGE_CACHE_S": "1"}
     monitoring = Service("monitoring", "services.monitoring.app:app", {**env, **fresh}, work)
     gateway_env = {
         **env,

@@ -72,7 +72,7 @@ def test_rate_limit_answers_429_with_retry_after(gateway: TestClient, make_key: 
 
 
 def test_body_over_the_limit_is_413(stack: Platform, make_key: Callable[..., str]) -> None:
-    with TestClient(create_app(stack.settings(gateway_max_body_bytes=1_000))) as small:
+    with TestClient(create_app(stack.settings(max_body_bytes=1_000))) as small:
         body = {"outcomes": [{"client_id": i, "defaulted": False} for i in range(100)]}
         response = small.post("/v1/outcomes", json=body, headers={"X-API-Key": make_key()})
     assert response.status_code == 413
@@ -82,6 +82,6 @@ def test_body_over_the_limit_is_413(stack: Platform, make_key: Callable[..., str
 def test_cors_is_off_by_default_and_follows_the_allow_list(stack: Platform, gateway: TestClient) -> None:
     preflight = {"Origin": "https://officer.example", "Access-Control-Request-Method": "POST"}
     assert "access-control-allow-origin" not in gateway.options("/v1/scores", headers=preflight).headers
-    with TestClient(create_app(stack.settings(gateway_cors_origins=["https://officer.example"]))) as allowed:
+    with TestClient(create_app(stack.settings(cors_origins=["https://officer.example"]))) as allowed:
         response = allowed.options("/v1/scores", headers=preflight)
     assert response.headers["access-control-allow-origin"] == "https://officer.example"

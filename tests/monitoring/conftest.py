@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from monitoring.synth_features import synth_features
-from services.data.migrate import migrate
+from services.common.migrations import migrate
 from services.monitoring.settings import MonitoringSettings
 
 SYNTH_CLIENTS = 2000  # above 1,000 rows Evidently picks distance tests, as in production windows

@@ -68,8 +68,8 @@ def test_drift_cli_prints_the_run(drifted_log: MonitoringSettings) -> None:
     env = {
         "DATABASE_URL": drifted_log.database_url,
         "MLFLOW_TRACKING_URI": drifted_log.mlflow_tracking_uri,
-        "DRIFT_MIN_ROWS": "50",
-        "DRIFT_REPORT_FEATURES": "3",
+        "MONITORING_DRIFT_MIN_ROWS": "50",
+        "MONITORING_DRIFT_REPORT_FEATURES": "3",
     }
     result = CliRunner().invoke(credit, ["monitor", "drift", "--window", "500"], env=env)
     assert result.exit_code == 0, result.output

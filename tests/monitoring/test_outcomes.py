@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from monitoring.factories import count, decision, write_decisions
 from services.common.db import ensure_database
-from services.data.migrate import MIGRATIONS, migrate
+from services.common.migrations import MIGRATIONS, migrate
 from services.monitoring.app import create_app
 from services.monitoring.settings import MonitoringSettings
 

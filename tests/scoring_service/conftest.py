@@ -64,7 +64,7 @@ def serve(tracking_uri: str, features_url: str, shadow_stream: str) -> Serve:
         settings = ScoringSettings(
             mlflow_tracking_uri=tracking_uri,
             features_url=features_url,
-            reload_interval_seconds=0.5,  # the test MLflow server has one worker: poll it gently
+            reload_interval_s=0.5,  # the test MLflow server has one worker: poll it gently
             shadow_stream=shadow_stream,
             **overrides,
         )

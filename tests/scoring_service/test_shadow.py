@@ -26,7 +26,7 @@ def champion_and_challenger() -> tuple[dict[str, ScoringModel], str, str]:
 
 
 def both_loaded(client: TestClient) -> bool:
-    holder = client.app.state.holder  # type: ignore[attr-defined]
+    holder = client.app.state.service.holder  # type: ignore[attr-defined]
     return holder.champion is not None and holder.challenger is not None
 
 

@@ -15,9 +15,9 @@ from pyspark.sql import SparkSession
 from throwaway_db import throwaway_url
 
 from services.common.db import drop_database, ensure_database
+from services.common.migrations import migrate
 from services.common.spark import SparkSettings, spark_session
 from services.data.loader import load_directory
-from services.data.migrate import migrate
 from services.data.synth import generate
 from services.features.build import build
 
