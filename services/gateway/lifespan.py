@@ -1,4 +1,9 @@
-"""What the gateway opens at start-up and closes at shutdown: pools, clients and the background senders."""
+"""What the gateway opens at start-up and closes at shutdown: pools, clients and the background senders.
+
+One Redis client stack per process: the redis.asyncio pool below serves rate limits, idempotency, the
+decision log and the explainer's client. Only the Celery broker connection is kombu's own (the explainer
+client sends tasks through it: Celery's message format is kombu's).
+"""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
@@ -56,7 +61,10 @@ def create_lifespan(settings: GatewaySettings) -> Callable[[FastAPI], AbstractAs
             scoring=Downstream("scoring", settings.scoring_url, settings),
             monitoring=Downstream("monitoring", settings.monitoring_url, settings),
             explanations=Explanations(
-                ExplainerClient(ExplainerSettings(redis_url=settings.redis_url)), redis, settings
+                ExplainerClient(
+                    redis, ExplainerSettings(redis_url=settings.redis_url), settings.explanation_claim_ttl_s
+                ),
+                settings,
             ),
             decisions=DecisionLog(redis, settings.decision_buffer),
         )
