@@ -64,7 +64,7 @@ def sample_rows(rng: np.random.Generator, count: int) -> np.ndarray:
     return x
 
 
-def production_size_model() -> tuple[ScoringModel, np.ndarray]:
+def production_size_model() -> tuple[ScoringModel, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     x = sample_rows(rng, TRAIN_ROWS)
     z = np.nan_to_num(x[:, :20]) @ rng.normal(size=20) * 0.3 - 2.0
@@ -73,7 +73,7 @@ def production_size_model() -> tuple[ScoringModel, np.ndarray]:
     params = {"objective": "binary", "num_leaves": 31, "max_bin": 63, "verbose": -1, "seed": 0}
     booster = lgb.train(params, lgb.Dataset(x, y, feature_name=names), num_boost_round=TREES)
     calibrator = fit_calibrator(booster.predict(x), y)
-    return ScoringModel(booster, calibrator, 0.2, tuple(names), "bench"), x
+    return ScoringModel(booster, calibrator, 0.2, tuple(names), "bench"), x, y
 
 
 def vectors(names: tuple[str, ...], count: int, seed: int) -> list[Vector]:
@@ -217,9 +217,12 @@ async def measure(
 
 
 def run() -> tuple[dict, dict]:
-    model, x = production_size_model()
+    model, x, y = production_size_model()
     names = model.feature_names
-    reference = pl.DataFrame(x[:2000], schema=list(names), orient="row")
+    # TARGET: the reasons compare a client with the reference's repaid ones (TARGET 0).
+    reference = pl.DataFrame(x[:2000], schema=list(names), orient="row").with_columns(
+        pl.Series("TARGET", y[:2000])
+    )
     base = make_url(CommonSettings().database_url)
     db_url = base.set(database=f"mlflow_bench_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
     with tempfile.TemporaryDirectory() as tmp:
