@@ -3,10 +3,12 @@ against the ceiling set by TreeSHAP itself (2 cores / single-row TreeSHAP time),
 and, in the same run for comparison, with EXPLAINER_BATCH_SIZE=1 (one explanation per task).
 
 Real parts end to end: a throwaway redis-server, an MLflow server (Postgres backend in a throwaway
-database), two `celery worker --pool solo` processes, the ExplainerClient the gateway uses.
+database), two `celery worker --pool solo` processes, the ExplainerClient the gateway uses (async, on one
+event loop).
 A ~500-feature, 500-tree LightGBM stands in for a production-size model.
 """
 
+import asyncio
 import os
 import statistics
 import subprocess
@@ -23,17 +25,21 @@ import httpx
 import lightgbm as lgb
 import numpy as np
 import polars as pl
+import redis
+from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 from threadpoolctl import threadpool_limits
 
 from bench._measure import cpu_seconds
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
+from services.explainer.cache import RecordStore
 from services.explainer.client import ExplainerClient
 from services.explainer.schemas import Status
 from services.explainer.settings import ExplainerSettings
 from services.explainer.shap_values import contributions
 from services.feature_definitions.catalog import NAMES
+from services.gateway.settings import GatewaySettings
 from services.model.calibration import fit_calibrator
 from services.model.model import ScoringModel
 from tests.explainer.stack import REPO, RedisServer, Worker, free_port, register_version, wait_for
@@ -58,7 +64,7 @@ def sample_rows(rng: np.random.Generator, count: int) -> np.ndarray:
     return x
 
 
-def production_size_model() -> tuple[ScoringModel, np.ndarray]:
+def production_size_model() -> tuple[ScoringModel, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     x = sample_rows(rng, TRAIN_ROWS)
     z = np.nan_to_num(x[:, :20]) @ rng.normal(size=20) * 0.3 - 2.0
@@ -67,7 +73,7 @@ def production_size_model() -> tuple[ScoringModel, np.ndarray]:
     params = {"objective": "binary", "num_leaves": 31, "max_bin": 63, "verbose": -1, "seed": 0}
     booster = lgb.train(params, lgb.Dataset(x, y, feature_name=names), num_boost_round=TREES)
     calibrator = fit_calibrator(booster.predict(x), y)
-    return ScoringModel(booster, calibrator, 0.2, tuple(names), "bench"), x
+    return ScoringModel(booster, calibrator, 0.2, tuple(names), "bench"), x, y
 
 
 def vectors(names: tuple[str, ...], count: int, seed: int) -> list[Vector]:
@@ -112,16 +118,16 @@ def _healthy(uri: str) -> bool:
         return False
 
 
-def turnaround_seconds(client: ExplainerClient, version: str, features: Vector) -> float:
+async def turnaround_seconds(client: ExplainerClient, version: str, features: Vector) -> float:
     """Submit, then poll Redis (as the gateway would) until done."""
     start = time.perf_counter()
-    submitted = client.submit(version, features)
+    submitted = await client.submit(version, features)
     status = submitted.status
     while status not in FINAL:
-        time.sleep(0.0005)
-        status = client.status(submitted.explanation_id).status  # type: ignore[union-attr]
+        await asyncio.sleep(0.0005)
+        status = (await client.status(submitted.explanation_id)).status  # type: ignore[union-attr]
     if status == Status.FAILED:
-        raise RuntimeError(f"explanation failed: {client.status(submitted.explanation_id)}")
+        raise RuntimeError(f"explanation failed: {await client.status(submitted.explanation_id)}")
     return time.perf_counter() - start
 
 
@@ -130,21 +136,21 @@ class Throughput(NamedTuple):
     worker_cpu_per_explanation: float  # seconds: on a loaded machine, a steadier figure than the rate
 
 
-def throughput(
-    client: ExplainerClient, version: str, batch: list[Vector], workers: list[Worker]
+async def throughput(
+    client: ExplainerClient, records: RecordStore, version: str, batch: list[Vector], workers: list[Worker]
 ) -> Throughput:
     """Explanations per second while the workers drain a queued burst. The workers are paused while it
     is queued: the submitting client shares the machine's two cores, a real gateway does not."""
     for worker in workers:
         worker.pause()
-    waiting = [client.submit(version, features).explanation_id for features in batch]
+    waiting = [(await client.submit(version, features)).explanation_id for features in batch]
     cpu_before = sum(_worker_cpu(w) for w in workers)
     for worker in workers:
         worker.resume()
     start = time.perf_counter()
     while waiting:
         time.sleep(0.05)  # a 2,000-task burst drains in seconds: 50 ms is precise enough
-        _drop_finished(client, waiting)
+        _drop_finished(records, waiting)
     seconds = time.perf_counter() - start
     return Throughput(len(batch) / seconds, (sum(_worker_cpu(w) for w in workers) - cpu_before) / len(batch))
 
@@ -154,11 +160,11 @@ def _worker_cpu(worker: Worker) -> float:
     return cpu_seconds(worker.process.pid)
 
 
-def _drop_finished(client: ExplainerClient, waiting: list[str]) -> None:
+def _drop_finished(store: RecordStore, waiting: list[str]) -> None:
     """Drop finished ids from the front, stopping at the first unfinished one (the queue is FIFO). Reads
     the raw records, 100 per round trip: the poller shares the two cores with the workers it measures."""
     while waiting:
-        records = client.store.get_many(waiting[:100])
+        records = store.get_many(waiting[:100])
         finished = next(
             (i for i, r in enumerate(records) if r is None or r.status not in FINAL), len(records)
         )
@@ -179,16 +185,44 @@ def running_workers(env: dict[str, str], log: Path, name: str) -> Iterator[list[
             worker.stop()
 
 
-def warm_up(client: ExplainerClient, version: str, names: tuple[str, ...], seed: int) -> None:
+async def warm_up(client: ExplainerClient, version: str, names: tuple[str, ...], seed: int) -> None:
     """Both workers load the version before anything is timed."""
     for features in vectors(names, WARM_UP, seed):
-        turnaround_seconds(client, version, features)
+        await turnaround_seconds(client, version, features)
+
+
+async def measure(
+    settings: ExplainerSettings, version: str, names: tuple[str, ...], env: dict[str, str], log: Path
+) -> tuple[list[float], Throughput, Throughput]:
+    """Turnaround and throughput as deployed, then throughput with EXPLAINER_BATCH_SIZE=1."""
+    client = ExplainerClient(
+        Redis.from_url(settings.redis_url), settings, GatewaySettings().explanation_claim_ttl_s
+    )
+    records = RecordStore(redis.Redis.from_url(settings.redis_url))
+    try:
+        with running_workers(env, log, "batched") as workers:
+            await warm_up(client, version, names, seed=1)
+            latencies = [
+                await turnaround_seconds(client, version, f) for f in vectors(names, LATENCY_SAMPLES, 2)
+            ]
+            batched = await throughput(client, records, version, vectors(names, THROUGHPUT_TASKS, 3), workers)
+        with running_workers(env | {"EXPLAINER_BATCH_SIZE": "1"}, log, "single") as workers:
+            await warm_up(client, version, names, seed=4)
+            single = await throughput(client, records, version, vectors(names, UNBATCHED_TASKS, 5), workers)
+    finally:
+        client.close()
+        await client.redis.aclose()
+        records.client.close()
+    return latencies, batched, single
 
 
 def run() -> tuple[dict, dict]:
-    model, x = production_size_model()
+    model, x, y = production_size_model()
     names = model.feature_names
-    reference = pl.DataFrame(x[:2000], schema=list(names), orient="row")
+    # TARGET: the reasons compare a client with the reference's repaid ones (TARGET 0).
+    reference = pl.DataFrame(x[:2000], schema=list(names), orient="row").with_columns(
+        pl.Series("TARGET", y[:2000])
+    )
     base = make_url(CommonSettings().database_url)
     db_url = base.set(database=f"mlflow_bench_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -199,22 +233,11 @@ def run() -> tuple[dict, dict]:
         try:
             version = register_version(model, reference, mlflow_uri)
             env = {"REDIS_URL": redis_server.url, "MLFLOW_TRACKING_URI": mlflow_uri}
-            client = ExplainerClient(
-                ExplainerSettings(redis_url=redis_server.url, mlflow_tracking_uri=mlflow_uri)
+            settings = ExplainerSettings(redis_url=redis_server.url, mlflow_tracking_uri=mlflow_uri)
+            latencies, batched, single = asyncio.run(
+                measure(settings, version, names, env, directory / "worker.log")
             )
-            with running_workers(env, directory / "worker.log", "batched") as workers:
-                warm_up(client, version, names, seed=1)
-                latencies = [
-                    turnaround_seconds(client, version, f) for f in vectors(names, LATENCY_SAMPLES, 2)
-                ]
-                batched = throughput(client, version, vectors(names, THROUGHPUT_TASKS, 3), workers)
-            with running_workers(
-                env | {"EXPLAINER_BATCH_SIZE": "1"}, directory / "worker.log", "single"
-            ) as workers:
-                warm_up(client, version, names, seed=4)
-                single = throughput(client, version, vectors(names, UNBATCHED_TASKS, 5), workers)
             shap = single_row_shap_seconds(model.booster, x)  # right after, same machine load
-            client.close()
         finally:
             redis_server.stop()
             mlflow_process.terminate()

@@ -1,5 +1,6 @@
 """Redis layout of the explainer: one JSON record (status, reason, result) per explanation or importance
-job, so the gateway polls plain keys and never Celery's result API.
+job, so the client (client.py) polls plain keys and never Celery's result API. Only this package knows
+the layout:
 
     explainer:v2:record:{explanation id}          explanation status + result, TTL = result TTL
     explainer:v2:record:importance-{version}      global importance status + result, no TTL (a version's
@@ -53,7 +54,7 @@ def importance_id(version: str) -> str:
 
 
 class RecordStore:
-    """Status records under `explainer:record:{id}`; `ttl` None keeps a record for good."""
+    """The worker's side of the records (a Celery task is synchronous); `ttl` None keeps a record for good."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -61,10 +62,6 @@ class RecordStore:
     def get(self, record_id: str) -> Record | None:
         raw = self.client.get(record_key(record_id))
         return None if raw is None else Record.from_json(raw)
-
-    def claim(self, record_id: str, ttl: int | None) -> bool:
-        """Write `pending` only if no record exists: of concurrent submitters exactly one enqueues."""
-        return bool(self.client.set(record_key(record_id), Record(Status.PENDING).to_json(), ex=ttl, nx=True))
 
     def put(self, record_id: str, record: Record, ttl: int | None) -> None:
         self.client.set(record_key(record_id), record.to_json(), ex=ttl)
@@ -83,19 +80,13 @@ class RecordStore:
                 pipe.set(record_key(record_id), record.to_json(), ex=ttl)
             pipe.execute()
 
-    def delete(self, record_id: str) -> None:
-        self.client.delete(record_key(record_id))
-
     def put_png(self, version: str, png: bytes) -> None:
-        self.client.set(_png_key(version), png)
-
-    def get_png(self, version: str) -> bytes | None:
-        return self.client.get(_png_key(version))
+        self.client.set(png_key(version), png)
 
 
 def record_key(record_id: str) -> str:
     return f"{PREFIX}:record:{record_id}"
 
 
-def _png_key(version: str) -> str:
+def png_key(version: str) -> str:
     return f"{PREFIX}:importance-png:{version}"

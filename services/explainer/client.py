@@ -1,118 +1,190 @@
-"""The Python API the gateway calls: submit explanations, read their status, get global importance.
+"""The explainer seen from its callers (the gateway, the benchmark, tests): claim an explanation, queue its
+task, read its status and the global importance of a model version.
 
-It talks to Redis only (records + Celery's queue); it never imports the worker's model code. A finished
-explanation of the same (version, vector) is answered from Redis without enqueueing a task.
+It owns the explainer's Redis layout (cache.py): callers see ids and status models, never a key or a
+record. It is async on the caller's `redis.asyncio.Redis`, so the gateway shares its one pool; it never
+imports the worker's model code. Tasks go to Celery's queue through kombu (see `_send`).
 """
 
+import asyncio
+import contextlib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-import redis
 from kombu.exceptions import OperationalError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from services.explainer.cache import Record, RecordStore, explanation_id, importance_id
+from services.explainer.cache import Record, explanation_id, importance_id, png_key, record_key
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
 from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Job, Status
 from services.explainer.settings import ExplainerSettings
 
 _VERSION = re.compile(r"^[1-9][0-9]*$")
+_PENDING = Record(Status.PENDING)
+_PENDING_JSON = _PENDING.to_json()
 
 
 class InvalidExplanationRequest(ValueError):
-    """Bad input (version, features); the message names it. The gateway answers 422."""
+    """Bad input to `submit` or `importance` (version, features); the message names it."""
 
 
 class ExplainerUnavailable(RuntimeError):
-    """Redis cannot be reached; the gateway answers 503."""
+    """Redis or the broker cannot be reached; the gateway answers 503."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An explanation a score can point to: its id, its status when claimed, and the task this caller must
+    queue (None when the explanation exists already or another caller owns its task)."""
+
+    explanation_id: str
+    status: Status
+    job: Job | None
+
+
+class _Refused(Exception):
+    """The broker refused the task of `record_id` (raised from the sending thread)."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(record_id)
+        self.record_id = record_id
 
 
 class ExplainerClient:
-    def __init__(self, settings: ExplainerSettings | None = None) -> None:
-        self.settings = settings or ExplainerSettings()
-        self.redis = redis.Redis.from_url(
-            self.settings.redis_url, socket_timeout=5.0, socket_connect_timeout=5.0
-        )
-        self.store = RecordStore(self.redis)
-        self.celery = create_app(self.settings)
+    """`redis` belongs to the caller (who closes it); a pending claim lives `claim_ttl_s` until a worker
+    takes its task, so a claim whose task never left expires and the next claim of its vector queues it."""
 
-    def submit(
-        self, version: str, features: Mapping[str, float | None], client_id: int | None = None
-    ) -> ExplanationStatus:
-        """Queue an explanation unless one for the same (version, vector) exists; its id and status."""
-        _check_request(version, features)
+    def __init__(self, redis: Redis, settings: ExplainerSettings, claim_ttl_s: int) -> None:
+        self.redis, self.claim_ttl_s = redis, claim_ttl_s
+        self.queue_name = settings.queue
+        self.celery = create_app(settings)
+
+    async def claim(
+        self, version: str, features: dict[str, float | None], client_id: int | None = None
+    ) -> Claim:
+        """Mark the explanation of (version, vector) pending unless a record exists, in one round trip
+        (SET NX + GET); a failed one (an outage may be over) is marked pending again. `features` must be
+        finite numbers or null: the gateway's come from the scoring service, which checked them."""
         record_id = explanation_id(version, features)
-        ttl = self.settings.result_ttl_s
-        args = Job(record_id, version, dict(features), client_id).args()
-        return _explanation_status(record_id, self._submit_once(record_id, ttl, EXPLAIN_TASK, args))
+        with _unavailable():
+            record, claimed = await self._claim(record_id, self.claim_ttl_s)
+        job = Job(record_id, version, features, client_id) if claimed else None
+        return Claim(record_id, record.status, job)
 
-    def queue_claimed(self, job: Job) -> None:
-        """Queue the task of an explanation the caller has already marked pending (the gateway claims the
-        record on its event loop so the id answers at once, and queues off its response path). When the
-        broker refuses it the record is removed, so the next submit of the same vector tries again."""
-        with _redis_errors():
-            self._send(EXPLAIN_TASK, job.args(), job.explanation_id)
+    async def queue(self, jobs: Sequence[Job]) -> None:
+        """Send the tasks of claimed explanations, in order; ExplainerUnavailable when the broker refuses
+        one (its claim is released, so the next claim of its vector queues it again)."""
+        await self._send(EXPLAIN_TASK, [(job.explanation_id, job.args()) for job in jobs])
 
-    def status(self, explanation_id: str) -> ExplanationStatus | None:
+    async def submit(
+        self, version: str, features: dict[str, float | None], client_id: int | None = None
+    ) -> Claim:
+        """Check the input, claim and queue at once: for callers without a send queue of their own (the
+        benchmark, tests)."""
+        _check_request(version, features)
+        claim = await self.claim(version, features, client_id)
+        if claim.job is not None:
+            await self.queue([claim.job])
+        return claim
+
+    async def release(self, explanation_id: str) -> None:
+        """Undo a claim whose task will not be sent; an outage here is ignored (the claim then expires)."""
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(record_key(explanation_id))
+
+    async def status(self, explanation_id: str) -> ExplanationStatus | None:
         """None for an unknown (or expired) id: the gateway answers 404."""
-        record = self._get(explanation_id)
-        return None if record is None else _explanation_status(explanation_id, record)
+        with _unavailable():
+            raw = await self.redis.get(record_key(explanation_id))
+        if raw is None:
+            return None
+        record = Record.from_json(raw)
+        return ExplanationStatus(
+            explanation_id=explanation_id, status=record.status, reason=record.reason, result=record.result
+        )
 
-    def importance(self, version: str) -> ImportanceStatus:
-        """The version's global importance; the first call queues its computation (done once per version)."""
+    async def importance(self, version: str) -> ImportanceStatus:
+        """The version's global importance; the first call queues its computation (done once per version,
+        kept for good), as does a call after it failed."""
         _check_version(version)
-        record = self._submit_once(importance_id(version), None, IMPORTANCE_TASK, [version])
+        record_id = importance_id(version)
+        with _unavailable():
+            record, claimed = await self._claim(record_id, None)
+        if claimed:
+            await self._send(IMPORTANCE_TASK, [(record_id, [version])])
         return ImportanceStatus(model_version=version, status=record.status, reason=record.reason,
                                 result=record.result)  # fmt: skip
 
-    def importance_png(self, version: str) -> bytes | None:
+    async def importance_png(self, version: str) -> bytes | None:
         """The importance bar chart once computed, else None."""
-        with _redis_errors():
-            return self.store.get_png(version)
+        with _unavailable():
+            return await self.redis.get(png_key(version))
 
-    def _submit_once(self, record_id: str, ttl: int | None, task: str, args: list[object]) -> Record:
-        """Enqueue only when no record exists or the last attempt failed (an outage may be over)."""
-        with _redis_errors():
-            existing = self.store.get(record_id)
-            if existing is not None and existing.status != Status.FAILED:
-                return existing
-            if existing is None:
-                if not self.store.claim(record_id, ttl):  # a concurrent submit won the race
-                    return self.store.get(record_id) or Record(Status.PENDING)
-            else:
-                self.store.put(record_id, Record(Status.PENDING), ttl)
-            self._send(task, args, record_id)
-            return Record(Status.PENDING)
-
-    def _send(self, task: str, args: list[object], record_id: str) -> None:
-        try:
-            self.celery.send_task(task, args=args, task_id=record_id, queue=self.settings.queue)
-        except OperationalError:
-            self.store.delete(record_id)  # nothing queued: let the next submit try again
-            raise
-
-    def _get(self, record_id: str) -> Record | None:
-        with _redis_errors():
-            return self.store.get(record_id)
+    async def connect(self) -> None:
+        """Open the Redis and broker connections now: on a busy machine the first connect alone can exceed
+        a request's budget."""
+        with _unavailable():
+            await self.redis.ping()
+            await asyncio.to_thread(self._connect_broker)
 
     def close(self) -> None:
-        self.redis.close()
+        """Close the broker's connections (the Redis pool is the caller's)."""
         self.celery.close()
 
+    async def _claim(self, record_id: str, ttl: int | None) -> tuple[Record, bool]:
+        """(the record, whether this caller must queue its task). A record that vanished between the SET
+        and the GET is claimed again like a failed one."""
+        key = record_key(record_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(key, _PENDING_JSON, ex=ttl, nx=True)
+            pipe.get(key)
+            claimed, raw = await pipe.execute()
+        if claimed:
+            return _PENDING, True
+        if raw is not None:
+            record = Record.from_json(raw)
+            if record.status != Status.FAILED:
+                return record, False
+        await self.redis.set(key, _PENDING_JSON, ex=ttl)
+        return _PENDING, True
 
-def _explanation_status(explanation_id: str, record: Record) -> ExplanationStatus:
-    return ExplanationStatus(
-        explanation_id=explanation_id, status=record.status, reason=record.reason, result=record.result
-    )
+    async def _send(self, task: str, messages: Sequence[tuple[str, list[object]]]) -> None:
+        """kombu's producer blocks (and costs ~1-2 ms of CPU per task), so a batch of (task id, args) is
+        sent from a worker thread. kombu stays the broker client: Celery's message format is its own, and a
+        second implementation of it on redis.asyncio would have to follow every Celery upgrade."""
+        try:
+            await asyncio.to_thread(self._send_blocking, task, messages)
+        except _Refused as refused:
+            await self.release(refused.record_id)
+            raise ExplainerUnavailable(
+                f"the explainer's broker is unreachable ({refused.__cause__})"
+            ) from refused
+
+    def _send_blocking(self, task: str, messages: Sequence[tuple[str, list[object]]]) -> None:
+        for record_id, args in messages:
+            try:
+                self.celery.send_task(task, args=args, task_id=record_id, queue=self.queue_name)
+            except OperationalError as error:
+                raise _Refused(record_id) from error
+
+    def _connect_broker(self) -> None:
+        connection = self.celery.pool.acquire(block=True)
+        try:
+            connection.ensure_connection(max_retries=1)
+        finally:
+            connection.release()
 
 
 @contextmanager
-def _redis_errors() -> Iterator[None]:
-    """Redis/broker outages as one ExplainerUnavailable (the cause names host and port)."""
+def _unavailable() -> Iterator[None]:
+    """Redis and broker outages as one ExplainerUnavailable (the cause names host and port)."""
     try:
         yield
-    except (redis.RedisError, OperationalError) as error:
+    except (RedisError, OperationalError, OSError) as error:
         raise ExplainerUnavailable(f"the explainer's Redis is unreachable ({error})") from error
 
 

@@ -27,7 +27,7 @@ class Job:
     retries: int = 0
 
     def args(self) -> list[object]:
-        """The task's arguments, as the client sends them (the gateway builds jobs too)."""
+        """The task's arguments, as the client sends them."""
         return [self.explanation_id, self.version, self.features, self.client_id]
 
 

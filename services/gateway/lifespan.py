@@ -1,5 +1,10 @@
 """What the gateway opens at start-up and closes at shutdown (pools, clients and the background senders),
-and when it is ready."""
+and when it is ready.
+
+One Redis client stack per process: the redis.asyncio pool below serves rate limits, idempotency, the
+decision log and the explainer's client. Only the Celery broker connection is kombu's own (the explainer
+client sends tasks through it: Celery's message format is kombu's).
+"""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -54,7 +59,10 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[GatewayState]:
         scoring=Downstream("scoring", settings.scoring_url, settings),
         monitoring=Downstream("monitoring", settings.monitoring_url, settings),
         explanations=Explanations(
-            ExplainerClient(ExplainerSettings(redis_url=settings.redis_url)), redis, settings
+            ExplainerClient(
+                redis, ExplainerSettings(redis_url=settings.redis_url), settings.explanation_claim_ttl_s
+            ),
+            settings,
         ),
         decisions=DecisionLog(redis, settings.decision_buffer),
     )

@@ -2,14 +2,17 @@
 (imported fixture, so a separate instance from the scoring tests' server whose registry they wipe),
 a throwaway redis-server per test and real Celery worker processes."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import lightgbm as lgb
 import numpy as np
 import polars as pl
 import pytest
+from redis.asyncio import Redis
 from scoring.conftest import mlflow_server  # noqa: F401  (a fixture: pytest finds it by name)
 
 from explainer.stack import RedisServer, Worker, free_port, register_version
@@ -26,6 +29,8 @@ NAMES = (
     "app_name_income_type_code",
 )
 VISIBILITY_SECONDS = 2
+CLAIM_TTL_SECONDS = 600
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,9 @@ def registered_version(small: SmallModel, mlflow_server: str) -> str:  # noqa: F
 
 
 class Stack:
-    """A throwaway redis-server, an ExplainerClient on it and the workers started on it."""
+    """A throwaway redis-server, an ExplainerClient on it and the workers started on it. The client is
+    async: `run` awaits its calls from these synchronous tests, all on one event loop (the loop its Redis
+    connections belong to)."""
 
     def __init__(self, directory: Path, mlflow_uri: str) -> None:
         self.redis = RedisServer(directory)
@@ -81,7 +88,12 @@ class Stack:
             visibility_timeout_s=VISIBILITY_SECONDS,
             retry_backoff_s=0.2,
         )
-        self.client = ExplainerClient(self.settings)
+        self.loop = asyncio.Runner()
+        self.client = ExplainerClient(
+            Redis.from_url(self.redis.url, socket_timeout=5.0, socket_connect_timeout=5.0),
+            self.settings,
+            CLAIM_TTL_SECONDS,
+        )
         self.log = directory / "worker.log"
         self.workers: list[Worker] = []
 
@@ -98,6 +110,9 @@ class Stack:
         self.workers.append(worker)
         return worker
 
+    def run(self, call: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run(call)
+
     def received(self, task_id: str) -> int:
         """How many times workers logged receiving the task: proves whether a request made a new task."""
         return sum(f"[{task_id}] received" in line for line in self.log.read_text().splitlines())
@@ -106,6 +121,8 @@ class Stack:
         for worker in self.workers:
             worker.stop()
         self.client.close()
+        self.run(self.client.redis.aclose())
+        self.loop.close()
         self.redis.stop()
 
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from explainer.conftest import NAMES, SmallModel, Stack
 from explainer.stack import free_port
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
-from services.explainer.client import ExplainerClient, ExplainerUnavailable, InvalidExplanationRequest
+from services.explainer.client import Claim, ExplainerUnavailable, InvalidExplanationRequest
 from services.explainer.drain import Drain
 from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Status
 
@@ -24,15 +24,25 @@ def features_of(small: SmallModel, row: int) -> dict[str, float | None]:
     return {name: None if np.isnan(v) else float(v) for name, v in zip(NAMES, small.x[row], strict=True)}
 
 
-def submit_rows(client: ExplainerClient, version: str, small: SmallModel, rows: Iterable[int]) -> list[str]:
-    return [client.submit(version, features_of(small, row)).explanation_id for row in rows]
+def submit(
+    stack: Stack, version: str, features: dict[str, float | None], client_id: int | None = None
+) -> Claim:
+    return stack.run(stack.client.submit(version, features, client_id))
 
 
-def wait_explanation(client: ExplainerClient, explanation_id: str, wanted: set[Status]) -> ExplanationStatus:
+def submit_rows(stack: Stack, version: str, small: SmallModel, rows: Iterable[int]) -> list[str]:
+    return [submit(stack, version, features_of(small, row)).explanation_id for row in rows]
+
+
+def status_of(stack: Stack, explanation_id: str) -> ExplanationStatus | None:
+    return stack.run(stack.client.status(explanation_id))
+
+
+def wait_explanation(stack: Stack, explanation_id: str, wanted: set[Status]) -> ExplanationStatus:
     deadline = time.monotonic() + 240
     status = None
     while time.monotonic() < deadline:
-        status = client.status(explanation_id)
+        status = status_of(stack, explanation_id)
         if status is not None and status.status in wanted:
             return status
         time.sleep(0.05)
@@ -42,10 +52,9 @@ def wait_explanation(client: ExplainerClient, explanation_id: str, wanted: set[S
 def test_explanation_is_done_then_served_from_cache_without_a_task(
     shared_stack: Stack, registered_version: str, small: SmallModel
 ) -> None:
-    client = shared_stack.client
     features = features_of(small, 0)
-    submitted = client.submit(registered_version, features, client_id=100_001)
-    done = wait_explanation(client, submitted.explanation_id, FINAL)
+    submitted = submit(shared_stack, registered_version, features, client_id=100_001)
+    done = wait_explanation(shared_stack, submitted.explanation_id, FINAL)
     assert done.status == Status.DONE, done.reason
     assert done.result is not None
     assert done.result.pd == pytest.approx(small.model.predict_pd(small.x[:1])[0], abs=1e-12)
@@ -53,20 +62,19 @@ def test_explanation_is_done_then_served_from_cache_without_a_task(
     reasons = done.result.principal_reasons
     assert reasons and all(r.text.endswith(("raises the risk.", "lowers the risk.")) for r in reasons)
 
-    again = client.submit(registered_version, dict(reversed(features.items())), client_id=100_001)
-    assert again.status == Status.DONE and again.explanation_id == submitted.explanation_id
-    assert again.result == done.result
+    again = submit(shared_stack, registered_version, dict(reversed(features.items())), client_id=100_001)
+    assert again == Claim(submitted.explanation_id, Status.DONE, job=None)
+    assert status_of(shared_stack, submitted.explanation_id) == done
     assert shared_stack.received(submitted.explanation_id) == 1
 
 
 def test_unknown_version_or_wrong_features_fail_with_a_reason(
     shared_stack: Stack, registered_version: str, small: SmallModel
 ) -> None:
-    client = shared_stack.client
-    unknown = client.submit("9999", features_of(small, 1))
-    wrong = client.submit(registered_version, {"app_ext_source_3": 0.4})
-    unknown_final = wait_explanation(client, unknown.explanation_id, FINAL)
-    wrong_final = wait_explanation(client, wrong.explanation_id, FINAL)
+    unknown = submit(shared_stack, "9999", features_of(small, 1))
+    wrong = submit(shared_stack, registered_version, {"app_ext_source_3": 0.4})
+    unknown_final = wait_explanation(shared_stack, unknown.explanation_id, FINAL)
+    wrong_final = wait_explanation(shared_stack, wrong.explanation_id, FINAL)
     assert unknown_final.status == Status.FAILED and "no version 9999" in (unknown_final.reason or "")
     assert wrong_final.status == Status.FAILED and "4 missing" in (wrong_final.reason or "")
 
@@ -74,12 +82,12 @@ def test_unknown_version_or_wrong_features_fail_with_a_reason(
 def test_global_importance_is_computed_once_as_json_and_png(
     shared_stack: Stack, registered_version: str
 ) -> None:
-    client = shared_stack.client
+    client, run = shared_stack.client, shared_stack.run
     deadline = time.monotonic() + 240
-    status: ImportanceStatus = client.importance(registered_version)
+    status: ImportanceStatus = run(client.importance(registered_version))
     while status.status not in FINAL and time.monotonic() < deadline:
         time.sleep(0.05)
-        status = client.importance(registered_version)
+        status = run(client.importance(registered_version))
     assert status.status == Status.DONE and status.result is not None, status.reason
     assert status.result.rows == 1000
     assert {f.feature for f in status.result.features} == set(NAMES)
@@ -91,20 +99,21 @@ def test_global_importance_is_computed_once_as_json_and_png(
     by_feature = {f.feature: f.mean_abs_shap for f in status.result.features}
     scores = by_feature["app_ext_source_3"] + by_feature["app_ext_source_2"]
     assert by_feature["app_ext_source_3"] < status.result.families[0].mean_abs_shap <= scores + 1e-12
-    assert (client.importance_png(registered_version) or b"").startswith(b"\x89PNG")
-    assert client.importance(registered_version) == status
+    assert (run(client.importance_png(registered_version)) or b"").startswith(b"\x89PNG")
+    assert run(client.importance(registered_version)) == status
     assert shared_stack.received(f"importance-{registered_version}") == 1
 
 
 def test_bad_requests_are_refused_with_the_field_named(shared_stack: Stack) -> None:
-    client = shared_stack.client
     with pytest.raises(InvalidExplanationRequest, match="positive integer"):
-        client.submit("champion", {"a": 1.0})
+        submit(shared_stack, "champion", {"a": 1.0})
     with pytest.raises(InvalidExplanationRequest, match=r"features\.a: nan"):
-        client.submit("1", {"a": float("nan")})
+        submit(shared_stack, "1", {"a": float("nan")})
     with pytest.raises(InvalidExplanationRequest, match="empty"):
-        client.submit("1", {})
-    assert client.status("1-doesnotexist") is None
+        submit(shared_stack, "1", {})
+    with pytest.raises(InvalidExplanationRequest, match="positive integer"):
+        shared_stack.run(shared_stack.client.importance("champion"))
+    assert status_of(shared_stack, "1-doesnotexist") is None
 
 
 def test_a_batch_killed_with_its_worker_completes_on_a_restarted_worker(
@@ -112,14 +121,14 @@ def test_a_batch_killed_with_its_worker_completes_on_a_restarted_worker(
 ) -> None:
     """The task's own message and the ones it took from the queue all stay unacknowledged until their
     records are written: SIGKILL mid-batch loses none of them."""
-    ids = submit_rows(stack.client, registered_version, small, [2, 6, 7])
+    ids = submit_rows(stack, registered_version, small, [2, 6, 7])
     slow = stack.start_worker(EXPLAINER_TASK_DELAY_S="5")
     for explanation_id in ids:
-        wait_explanation(stack.client, explanation_id, {Status.RUNNING})  # all three taken by one task
+        wait_explanation(stack, explanation_id, {Status.RUNNING})  # all three taken by one task
     slow.kill()
-    assert {stack.client.status(i).status for i in ids} == {Status.RUNNING}  # type: ignore[union-attr]
+    assert {status_of(stack, i).status for i in ids} == {Status.RUNNING}  # type: ignore[union-attr]
     stack.start_worker()
-    finals = [wait_explanation(stack.client, explanation_id, FINAL) for explanation_id in ids]
+    finals = [wait_explanation(stack, explanation_id, FINAL) for explanation_id in ids]
     assert [final.status for final in finals] == [Status.DONE] * 3, [final.reason for final in finals]
     assert stack.received(ids[0]) == 2  # delivered again after the crash
 
@@ -127,17 +136,17 @@ def test_a_batch_killed_with_its_worker_completes_on_a_restarted_worker(
 def test_waiting_explanations_are_explained_together_each_with_its_own_outcome(
     stack: Stack, registered_version: str, small: SmallModel
 ) -> None:
-    good = submit_rows(stack.client, registered_version, small, range(10, 22))
-    wrong = stack.client.submit(registered_version, {"app_ext_source_3": 0.4}).explanation_id
-    unknown = stack.client.submit("9999", features_of(small, 22)).explanation_id
+    good = submit_rows(stack, registered_version, small, range(10, 22))
+    wrong = submit(stack, registered_version, {"app_ext_source_3": 0.4}).explanation_id
+    unknown = submit(stack, "9999", features_of(small, 22)).explanation_id
     stack.start_worker()  # everything is queued before the worker starts: one task takes it all
 
-    finals = [wait_explanation(stack.client, explanation_id, FINAL) for explanation_id in good]
+    finals = [wait_explanation(stack, explanation_id, FINAL) for explanation_id in good]
     assert all(final.result is not None for final in finals), [final.reason for final in finals]
     expected = small.model.predict_pd(small.x[10:22])
     assert [final.result.pd for final in finals] == pytest.approx(expected, abs=1e-12)  # type: ignore[union-attr]
-    assert "4 missing" in (wait_explanation(stack.client, wrong, FINAL).reason or "")
-    assert "no version 9999" in (wait_explanation(stack.client, unknown, FINAL).reason or "")
+    assert "4 missing" in (wait_explanation(stack, wrong, FINAL).reason or "")
+    assert "no version 9999" in (wait_explanation(stack, unknown, FINAL).reason or "")
     assert sum(stack.received(i) for i in [*good, wrong, unknown]) == 1  # Celery delivered one message
 
 
@@ -184,8 +193,8 @@ def test_worker_serves_metrics_and_its_counters_move_after_a_task(
     done = {"task": "explain", "outcome": "done"}
     before = metric(url, "explainer_tasks_total", done) or 0.0
     batches = metric(url, "explainer_batch_size_count") or 0.0
-    submitted = shared_stack.client.submit(registered_version, features_of(small, 30))
-    assert wait_explanation(shared_stack.client, submitted.explanation_id, FINAL).status == Status.DONE
+    submitted = submit(shared_stack, registered_version, features_of(small, 30))
+    assert wait_explanation(shared_stack, submitted.explanation_id, FINAL).status == Status.DONE
     assert metric(url, "explainer_tasks_total", done) == before + 1
     assert metric(url, "explainer_batch_size_count") == batches + 1
     assert (metric(url, "explainer_task_seconds_count", {"task": "explain"}) or 0) >= 1
@@ -197,25 +206,25 @@ def test_worker_and_client_carry_on_after_a_redis_restart(
     stack: Stack, registered_version: str, small: SmallModel
 ) -> None:
     stack.start_worker()
-    first = stack.client.submit(registered_version, features_of(small, 3))
-    assert wait_explanation(stack.client, first.explanation_id, FINAL).status == Status.DONE
+    first = submit(stack, registered_version, features_of(small, 3))
+    assert wait_explanation(stack, first.explanation_id, FINAL).status == Status.DONE
 
     stack.redis.stop()
     with pytest.raises(ExplainerUnavailable, match="unreachable"):
-        stack.client.submit(registered_version, features_of(small, 4))
+        submit(stack, registered_version, features_of(small, 4))
     stack.redis.start()
 
-    assert stack.client.status(first.explanation_id).status == Status.DONE  # type: ignore[union-attr]
-    second = stack.client.submit(registered_version, features_of(small, 4))
-    assert wait_explanation(stack.client, second.explanation_id, FINAL).status == Status.DONE
+    assert status_of(stack, first.explanation_id).status == Status.DONE  # type: ignore[union-attr]
+    second = submit(stack, registered_version, features_of(small, 4))
+    assert wait_explanation(stack, second.explanation_id, FINAL).status == Status.DONE
 
 
 def test_mlflow_outage_is_retried_with_backoff_then_fails_with_the_cause(
     stack: Stack, registered_version: str, small: SmallModel
 ) -> None:
     stack.start_worker(MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}", EXPLAINER_MAX_RETRIES="2")
-    submitted = stack.client.submit(registered_version, features_of(small, 5))
-    final = wait_explanation(stack.client, submitted.explanation_id, FINAL)
+    submitted = submit(stack, registered_version, features_of(small, 5))
+    final = wait_explanation(stack, submitted.explanation_id, FINAL)
     assert final.status == Status.FAILED
     assert "gave up after 2 retries" in (final.reason or "") and "unreachable" in (final.reason or "")
     assert stack.received(submitted.explanation_id) == 3  # the first try and two retries
