@@ -75,6 +75,40 @@ def test_train_then_score_file_and_client(env: str, tmp_path: Path) -> None:
 
     code, output = invoke(["score", "--client", "999999999", "--alias", "challenger"])
     assert (code, "client 999999999 is unknown" in output) == (1, True)
+    offers_resubmitted_as_they_are_are_approved(applications, scored, tmp_path)
+
+
+def offers_resubmitted_as_they_are_are_approved(
+    applications: pl.DataFrame, scored: pl.DataFrame, tmp_path: Path
+) -> None:
+    """`credit recourse` for declined clients, nearest the threshold first: one JSON answer each, offers or an
+    honest "no offer"; any offer, written into the application and scored by `credit score --input` (the
+    batch path, its domain checks included), is approved. (This small model rarely moves with the amount;
+    tests/explainer/test_recourse.py proves the offers on a model that does.)"""
+    declined = scored.filter(pl.col("DECISION") != "approved").sort("PD")["SK_ID_CURR"].to_list()
+    assert declined, "the test set has no declined application"
+    resubmitted = []
+    for client in declined[:5]:
+        result = CliRunner().invoke(app, ["recourse", "--client", str(client), "--alias", "challenger"])
+        assert result.exit_code == 0, result.output
+        answer = json.loads(result.stdout)
+        assert (answer["client_id"], answer["model_version"]) == (client, "1")
+        assert answer["statement"].startswith("No offer") == (not answer["offers"])
+        application = applications.filter(pl.col("SK_ID_CURR") == client).drop("EXTRA")
+        for offer in answer["offers"]:
+            assert set(offer["changes"]) <= {"AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE"}, offer
+            changed = {field: pl.lit(value) for field, value in offer["changes"].items()}
+            resubmitted.append(application.with_columns(**changed))
+    if resubmitted:
+        pl.concat(resubmitted, how="vertical_relaxed").write_csv(tmp_path / "offers.csv")
+        out = tmp_path / "offers_scored.csv"
+        code, output = invoke(
+            ["score", "--input", str(tmp_path / "offers.csv"), "--output", str(out), "--alias", "challenger"]
+        )
+        assert code == 0, output
+        assert set(pl.read_csv(out)["DECISION"]) == {"approved"}
+    code, output = invoke(["recourse", "--client", "999999999", "--alias", "challenger"])
+    assert (code, "client 999999999 is unknown" in output) == (1, True)
 
 
 @pytest.mark.parametrize(
