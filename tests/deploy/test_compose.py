@@ -104,12 +104,12 @@ def test_every_url_between_services_points_at_a_listening_port() -> None:
 def test_compose_ports_are_the_settings_and_local_defaults() -> None:
     """The same port per service everywhere: Compose, the settings defaults and the Procfile."""
     listening = listening_ports()
-    defaults = [
-        GatewaySettings().features_url,
-        GatewaySettings().scoring_url,
-        GatewaySettings().monitoring_url,
-        ScoringSettings().features_url,
-        CommonSettings().mlflow_tracking_uri,
+    defaults = [  # the declared defaults, not the environment (an MLflow client in this process sets it)
+        GatewaySettings.model_fields["features_url"].default,
+        GatewaySettings.model_fields["scoring_url"].default,
+        GatewaySettings.model_fields["monitoring_url"].default,
+        ScoringSettings.model_fields["features_url"].default,
+        CommonSettings.model_fields["mlflow_tracking_uri"].default,
     ]
     assert {urlsplit(url).port for url in defaults} == {
         listening[n] for n in ("features", "scoring", "monitoring", "mlflow")
