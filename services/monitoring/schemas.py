@@ -232,7 +232,12 @@ class ReviewIn(BaseModel):
     model_config = _STRICT
     decision: Literal["approved", "refused"]
     reason: ReviewReason = Field(description="one of the fixed reason codes")
-    note: str = Field(default="", max_length=2000, description="free text for the file")
+    note: str = Field(
+        default="",
+        max_length=2000,
+        pattern=r"^[^\x00]*$",  # Postgres text cannot hold NUL: refused here, not a 500 at the insert
+        description="free text for the file (no NUL character)",
+    )
 
 
 class ReviewRecordIn(ReviewIn):

@@ -109,6 +109,11 @@ def test_only_decisions_in_review_can_be_reviewed_and_unknown_ones_are_404(
     )
     assert bad_reason.status_code == 422
     assert bad_reason.json()["error"]["details"][0]["field"] == "reason"
+    nul_note = gateway.post(
+        "/v1/decisions/not-review-1/review", json={**body, "note": "a\x00b"}, headers={"X-API-Key": key}
+    )
+    assert nul_note.status_code == 422
+    assert nul_note.json()["error"]["details"][0]["field"] == "note"
 
 
 def test_review_and_decisions_need_their_scopes(gateway: TestClient, make_key: Callable[..., str]) -> None:
