@@ -77,10 +77,15 @@ def traffic(stack: Platform, key: str) -> None:
             outcomes = [outcomes[r["item"]] for r in rejected]
         assert outcomes == [], "some decisions never reached the log"
         unusual = {"application": UNUSUAL, "history": {}}
-        gateway.post("/v1/scores", json=unusual, headers={"X-Request-ID": "dashboard-review"})
+        scored = gateway.post("/v1/scores", json=unusual, headers={"X-Request-ID": "dashboard-review"})
+        assert scored.json()["decision"] == "review", scored.text
         review = {"decision": "approved", "reason": "income_verified"}
-        while gateway.post("/v1/decisions/dashboard-review/review", json=review).status_code == 404:
-            time.sleep(0.2)  # not consumed into the log yet
+        deadline = time.monotonic() + 30
+        reviewed = gateway.post("/v1/decisions/dashboard-review/review", json=review)
+        while reviewed.status_code in (404, 503) and time.monotonic() < deadline:
+            time.sleep(0.2)  # not consumed into the log yet, or monitoring busy for a moment
+            reviewed = gateway.post("/v1/decisions/dashboard-review/review", json=review)
+        assert reviewed.status_code == 200, reviewed.text
     run = httpx.post(f"{stack.monitoring.url}/drift/run", timeout=300).json()
     assert run["status"] == "ok", run["error"]
     recent_traffic(stack, key)
