@@ -12,7 +12,6 @@ from services.explainer.reasons import direction, principal_reasons
 from services.explainer.schemas import Contribution, Explanation
 from services.explainer.shap_values import contributions
 from services.feature_definitions.families import catalogue
-from services.model.model import ScoringModel
 
 
 def explain_rows(
@@ -23,8 +22,7 @@ def explain_rows(
     model = loaded.model
     with SHAP_SECONDS.time():
         shap, base_values = contributions(model.booster, rows)
-    pd_values = model.predict_pd(rows)
-    decisions = model.outcome(pd_values, unusual_inputs(model, rows))
+    pd_values, decisions = model.decisions(rows)
     explanations = []
     for i, client_id in enumerate(client_ids):
         families = loaded.families.totals(shap[i])
@@ -46,15 +44,6 @@ def explain_rows(
             )
         )
     return explanations
-
-
-def unusual_inputs(model: ScoringModel, rows: np.ndarray) -> np.ndarray:
-    """Rows the scoring service sends to review for their inputs (model.profile), so that the explanation
-    states the decision the score gave: approved, review or refused."""
-    if model.profile is None:
-        return np.zeros(len(rows), dtype=bool)
-    names = model.feature_names
-    return np.array([bool(model.profile.warnings(dict(zip(names, row, strict=True)))) for row in rows])
 
 
 def top_contributions(

@@ -85,6 +85,7 @@ def offers_for(model: ScoringModel, raw: RawTables, bounds: RecourseBounds = Rec
     if asked is None:
         return Recourse([], "No offer: the application has no amount and annuity to change.")
     families = {kind: family for kind, family in _families(asked, bounds).items() if family is not None}
+    application = {key.upper(): value for key, value in raw.application.row(0, named=True).items()}
     found: dict[OfferKind, tuple[float, _Loan, float]] = {}
     brackets = {kind: (0.0, 1.0) for kind in families}
     flagged = False
@@ -94,7 +95,7 @@ def offers_for(model: ScoringModel, raw: RawTables, bounds: RecourseBounds = Rec
             for kind, (low, high) in brackets.items()
             for s in np.linspace(low, high, bounds.grid + 1)[1:]
         ]
-        candidates = [(kind, s, loan) for kind, s, loan in candidates if _in_domain(raw, loan)]
+        candidates = [(kind, s, loan) for kind, s, loan in candidates if _in_domain(application, loan)]
         if round_ == 0:
             candidates.append(("asked", 0.0, asked))  # scored with the first batch: is it unusual?
         if not candidates:
@@ -151,12 +152,13 @@ def _round_down(amount: float) -> float:
     return math.floor(amount / MONEY_STEP) * MONEY_STEP
 
 
-def _in_domain(raw: RawTables, loan: _Loan) -> bool:
-    """The changed application passes the request's own checks (services/data/domains.py)."""
-    row = {key.upper(): value for key, value in raw.application.row(0, named=True).items()} | loan.fields()
+def _in_domain(application: Mapping[str, Any], loan: _Loan) -> bool:
+    """The changed application (Kaggle names) passes the request's own checks (services/data/domains.py)."""
+    changed = loan.fields()
     domains = domain_for("application")
-    if not all(domains[field].allows(value) for field, value in loan.fields().items()):
+    if not all(domains[field].allows(value) for field, value in changed.items()):
         return False
+    row = {**application, **changed}
     return not any(rule.broken_in_row(row) for rule in rules_for("application"))
 
 
@@ -167,15 +169,7 @@ def _score(
     at once, each with the client's history, then the model and its policy (review band, unusual inputs)."""
     features = compute_features(_candidates(raw, loans))
     values = features.select(model.feature_names).to_numpy().astype(np.float64)
-    pds = model.predict_pd(values)
-    unusual = np.array(
-        [
-            bool(model.profile.warnings(dict(zip(model.feature_names, row.tolist(), strict=True))))
-            if model.profile is not None
-            else False
-            for row in values
-        ]
-    )
+    pds, unusual = model.predict_pd(values), model.unusual(values)
     return pds, model.outcome(pds, unusual) == "approved", unusual
 
 

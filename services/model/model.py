@@ -6,6 +6,7 @@ and wrapped as an MLflow pyfunc for everything that wants the generic interface.
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from services.model.calibration import Calibrator
-from services.model.policy import InputProfile, ReviewBand, RiskScale, outcomes
+from services.model.policy import InputProfile, InputWarning, ReviewBand, RiskScale, outcomes
 
 DEFAULT_SCALE = RiskScale()
 BOOSTER_FILE = "model.txt"
@@ -43,10 +44,26 @@ class ScoringModel:
         """The model's side of the threshold (what an officer's review is compared to)."""
         return np.where(pd_values >= self.threshold, "refused", "approved")
 
+    def unusual(self, values: np.ndarray) -> np.ndarray:
+        """Rows whose inputs the model's profile flags (sent to review however low their PD): one rule for
+        the scoring service, batch and Spark scoring, explanations and recourse."""
+        if self.profile is None:
+            return np.zeros(len(values), dtype=bool)
+        return self.profile.unusual_rows(values, self.feature_names)
+
+    def warnings(self, row: Mapping[str, float | None]) -> list[InputWarning]:
+        """What is unusual about one named feature row, in words (the API's `warnings`)."""
+        return [] if self.profile is None else self.profile.warnings(row)
+
     def outcome(self, pd_values: np.ndarray, unusual: np.ndarray | None = None) -> np.ndarray:
         """approved, review (inside the review band, or an unusual input) or refused."""
         flagged = np.zeros(len(pd_values), dtype=bool) if unusual is None else unusual
         return outcomes(pd_values, self.threshold, self.review, flagged)
+
+    def decisions(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PDs and outcomes of feature rows (model order), the unusual-input rule included."""
+        pd_values = self.predict_pd(values)
+        return pd_values, self.outcome(pd_values, self.unusual(values))
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -93,5 +110,5 @@ class CreditPyfunc(mlflow.pyfunc.PythonModel):
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         values = model_input[list(self.model.feature_names)].to_numpy(dtype=np.float64)
-        pd_values = self.model.predict_pd(values)
-        return pd.DataFrame({"PD": pd_values, "DECISION": self.model.outcome(pd_values)})
+        pd_values, decisions = self.model.decisions(values)
+        return pd.DataFrame({"PD": pd_values, "DECISION": decisions})

@@ -73,7 +73,7 @@ async def predict(request: Request, state: ScoringStateDep) -> Response:
     else:
         values, pd_values = await run_in_threadpool(_score, champion, rows)
     model = champion.model
-    warnings = [[] if model.profile is None else model.profile.warnings(row) for _, row in rows]
+    warnings = [model.warnings(row) for _, row in rows]
     decisions = model.outcome(pd_values, np.array([bool(w) for w in warnings])).tolist()
     challenger = state.holder.challenger
     if challenger is not None and challenger.version != champion.version:

@@ -100,12 +100,12 @@ def check_feature_set(model: ScoringModel, version: str, feature_set_hash: str) 
 
 def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -> pl.DataFrame:
     check_feature_set(model, version, features.feature_set_hash)
-    pd_values = model.predict_pd(features.values)
+    pd_values, decisions = model.decisions(features.values)
     return pl.DataFrame(
         {
             "SK_ID_CURR": features.client_ids,
             "PD": pd_values,
-            "DECISION": model.outcome(pd_values),  # the review band; unusual inputs are flagged online
+            "DECISION": decisions,
             "MODEL_VERSION": [version] * len(pd_values),
         }
     )

@@ -68,3 +68,20 @@ def test_unused_features_are_not_profiled() -> None:
     profile = InputProfile.learn(x, ["used", "unused"], set(), np.array([1.0, 0.0]))
     assert set(profile.ranges) == {"used"}
     assert profile.warnings({"used": 2.0, "unused": 99.0}) == []
+
+
+def test_whole_column_flags_agree_with_the_per_row_warnings() -> None:
+    """Batch scoring and explanations flag unusual rows on whole columns, the API in words per row: one
+    rule, so the same row gets the same decision on every path."""
+    rng = np.random.default_rng(7)
+    names = [f"f{i}" for i in range(8)]
+    train = rng.normal(size=(400, 8))
+    train[:, 3] = rng.integers(0, 4, 400)
+    profile = InputProfile.learn(train, names, {"f3"}, np.arange(8, 0, -1, dtype=float))
+    rows = rng.normal(scale=2.0, size=(2_000, 8))
+    rows[:, 3] = rng.integers(0, 6, 2_000)
+    rows[rng.random(rows.shape) < 0.3] = math.nan
+    per_row = [bool(profile.warnings(dict(zip(names, row.tolist(), strict=True)))) for row in rows]
+    flags = profile.unusual_rows(rows, names)
+    assert flags.tolist() == per_row
+    assert 0 < flags.sum() < len(rows)
