@@ -8,6 +8,7 @@ from celery.signals import worker_init, worker_process_init
 from threadpoolctl import threadpool_limits
 
 from services.explainer.settings import ExplainerSettings
+from services.feature_definitions.catalog import for_few_rows
 
 EXPLAIN_TASK = "explainer.explain"
 IMPORTANCE_TASK = "explainer.importance"
@@ -56,5 +57,7 @@ app = create_app(ExplainerSettings())
 @worker_process_init.connect  # prefork pool: each child runs them
 def one_thread_per_process(**_: object) -> None:
     """A worker process is one core's worth of work. LightGBM's default OpenMP team of every core makes
-    processes spin against each other on single-row TreeSHAP: measured 10x slower than one thread."""
+    processes spin against each other on single-row TreeSHAP: measured 10x slower than one thread. Its
+    Polars work (recourse candidates) is a few rows at a time."""
     threadpool_limits(limits=1, user_api="openmp")
+    for_few_rows()

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from services.common.db import ReadPool
 from services.common.http import ApiError
 from services.common.service import service_state
+from services.feature_definitions.catalog import for_few_rows
 from services.features.distribution import DistributionCache
 from services.features.settings import FeaturesSettings
 
@@ -28,6 +29,7 @@ FeaturesStateDep = Annotated[FeaturesState, Depends(service_state)]
 
 @asynccontextmanager
 async def open_state(settings: FeaturesSettings) -> AsyncIterator[FeaturesState]:
+    for_few_rows()  # one client or one application per request
     state = FeaturesState(db=ReadPool(settings.database_url), distributions=DistributionCache())
     try:
         yield state

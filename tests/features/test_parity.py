@@ -36,9 +36,10 @@ def _history_payload(raw: RawTables) -> dict[str, list[dict[str, object]]]:
 
 @pytest.fixture(scope="module")
 def built(joined_db: tuple[str, list[int]]) -> tuple[str, list[int], dict[int, np.ndarray]]:
-    """On-the-fly vectors of every client computed before the build, then the build itself."""
+    """On-the-fly vectors of every client computed before the build, then the build itself: the first
+    on the engine the features service uses (for_few_rows: in-memory), the build on Polars' default."""
     url, ids = joined_db
-    with raw_connection(url) as conn:
+    with raw_connection(url) as conn, pl.Config(engine_affinity="in-memory"):
         on_the_fly = {client_id: features_for_client(conn, client_id) for client_id in ids}
     assert {v.origin for v in on_the_fly.values()} == {"computed"}
     build(url)
