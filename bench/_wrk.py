@@ -43,7 +43,9 @@ def load(
         spec.write_text(_lua_spec(requests, headers))
         command = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
                    f"--timeout={timeout_s}s", "-s", str(SCRIPT), base_url, "--", str(spec)]  # fmt: skip
-        finished = subprocess.run(command, capture_output=True, text=True, check=True)
+        finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"wrk against {base_url} failed: {(finished.stderr or finished.stdout)[-2000:]}")
     return _figures(_report(finished.stdout))
 
 
