@@ -13,18 +13,27 @@ from fastapi.testclient import TestClient
 from gateway.platform import Platform
 from pydantic import ValidationError
 
-from services.contracts.events import DECISION_FIELD, DECISIONS_STREAM, DecisionEvent
+from services.contracts.events import (
+    DECISION_FIELD,
+    DECISIONS_STREAM,
+    SHADOW_STREAM,
+    DecisionEvent,
+    ShadowEvent,
+)
 from services.contracts.scoring import InputWarning, ReviewBandOut
 from services.gateway.clients import hot_json
 from services.gateway.settings import GatewaySettings
 from services.monitoring.consumer import parse, stream_kinds
 from services.monitoring.settings import MonitoringSettings
+from services.scoring.settings import ScoringSettings
 
 DECISIONS = stream_kinds(MonitoringSettings())[DECISIONS_STREAM]
+SHADOWS = stream_kinds(MonitoringSettings())[SHADOW_STREAM]
 
 
-def test_both_sides_default_to_one_decisions_stream() -> None:
+def test_both_sides_default_to_one_stream_of_each_kind() -> None:
     assert GatewaySettings().decisions_stream == MonitoringSettings().decisions_stream == DECISIONS_STREAM
+    assert ScoringSettings().shadow_stream == MonitoringSettings().shadow_stream == SHADOW_STREAM
 
 
 def _logged_entry(stack: Platform, request_id: str, seconds: float = 10) -> dict[str, str]:
@@ -99,3 +108,24 @@ def test_a_decision_event_with_a_broken_field_is_rejected_by_the_consumer_naming
     with pytest.raises(ValidationError) as raised:
         parse(DECISIONS, entry)
     assert raised.value.errors()[0]["loc"][0] == field
+
+
+# A shadow record as the scoring service writes it (flat string fields; its real records are parsed this way
+# in tests/scoring_service/test_shadow.py).
+SHADOW_RECORD = {
+    "request_id": "r-1",
+    "row": "0",
+    "champion_version": "3",
+    "champion_pd": "0.12",
+    "challenger_version": "4",
+    "challenger_pd": "0.1",
+    "time": "1767323045.5",
+}
+
+
+def test_a_shadow_record_is_what_the_consumer_parses_and_a_broken_field_is_rejected() -> None:
+    assert isinstance(parse(SHADOWS, SHADOW_RECORD), ShadowEvent)
+    for field, broken in (("challenger_pd", "1.7"), ("row", "-1"), ("time", "soon")):
+        with pytest.raises(ValidationError) as raised:
+            parse(SHADOWS, {**SHADOW_RECORD, field: broken})
+        assert raised.value.errors()[0]["loc"][0] == field
