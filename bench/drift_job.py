@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from services.common.db import drop_database
 from services.common.migrations import migrate
 from services.common.settings import CommonSettings
+from services.contracts.events import DecisionEvent
 from services.data.loader import load_directory
 from services.data.synth import generate
 from services.feature_definitions.catalog import compute_features
@@ -28,7 +29,6 @@ from services.feature_definitions.raw import read_raw
 from services.monitoring import drift_store
 from services.monitoring.drift_job import compare_version
 from services.monitoring.events import insert_decisions
-from services.monitoring.schemas import DecisionEvent
 from services.monitoring.settings import MonitoringSettings
 from services.training.tracking import REFERENCE_ROWS
 

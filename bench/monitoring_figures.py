@@ -19,10 +19,11 @@ from sqlalchemy.engine import make_url
 from services.common.db import drop_database
 from services.common.migrations import migrate
 from services.common.settings import CommonSettings
+from services.contracts.events import DecisionEvent
+from services.contracts.outcomes import OutcomeIn
 from services.monitoring.estimation import expected_auc
 from services.monitoring.events import insert_decisions
 from services.monitoring.outcomes import settle
-from services.monitoring.schemas import DecisionEvent, OutcomeIn
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.stats import snapshot
 from services.monitoring.vintages import first_of_month, vintages

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.logging import log_fields, request_id_var
+from services.contracts.errors import ErrorBody, ErrorResponse
 
 logger = logging.getLogger("services.common.http")
 
@@ -63,11 +64,12 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """The one error body; the X-Request-ID header is added by RequestContext to every response."""
-    body = {
-        "error": {"code": code, "message": message, "details": details, "request_id": request_id_var.get()}
-    }
-    return JSONResponse(body, status_code=status, headers=headers)
+    """The one error body (services.contracts.errors, which the gateway parses other services' errors
+    with); the X-Request-ID header is added by RequestContext to every response."""
+    body = ErrorResponse(
+        error=ErrorBody(code=code, message=message, details=details, request_id=request_id_var.get())
+    )
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
 class RequestContext:

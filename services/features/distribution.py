@@ -11,8 +11,8 @@ from datetime import datetime
 import numpy as np
 import psycopg2.extensions
 
+from services.contracts.features import DistributionBin, FeatureDistribution, OutcomeCounts
 from services.feature_definitions.catalog import DESCRIPTIONS, FEATURE_SET_HASH, KINDS, NAMES
-from services.features.schemas import DistributionBin, FeatureDistribution, OutcomeCounts
 from services.features.store import FeatureSetNotBuilt
 
 BINS = 20  # also the most distinct values shown one bin each

@@ -14,6 +14,10 @@ from fastapi.security import APIKeyHeader
 
 from services.common.http import ApiError
 from services.common.service import create_service
+from services.contracts.errors import ErrorResponse
+from services.contracts.outcomes import REQUEST_ID_PATTERN
+from services.contracts.reviews import DecisionRecord, ReviewIn
+from services.contracts.scoring import ModelDescription
 from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
 from services.gateway import outcomes, population, reviews, scores, web
 from services.gateway.auth import authenticate, require_scope
@@ -22,7 +26,6 @@ from services.gateway.key_store import ApiKey
 from services.gateway.lifespan import GatewayStateDep, open_state, ready
 from services.gateway.metrics import HTTP
 from services.gateway.schemas import (
-    ErrorResponse,
     OutcomesAccepted,
     OutcomesRequest,
     ReviewQueue,
@@ -30,8 +33,6 @@ from services.gateway.schemas import (
     ScoreResponse,
 )
 from services.gateway.settings import GatewaySettings
-from services.monitoring.schemas import REQUEST_ID_PATTERN, DecisionRecord, ReviewIn
-from services.scoring.schemas import ModelDescription
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
 EXPLANATION_ID = r"^[1-9][0-9]*-[0-9a-f]{24}$"
@@ -121,7 +122,7 @@ async def get_explanation(
 )
 async def get_model(state: GatewayStateDep) -> ModelDescription:
     """The champion model now serving: version, decision threshold, validation/test metrics."""
-    return ModelDescription.model_validate(await scores.current_model(state.backends.scoring))
+    return await state.backends.scoring.model()
 
 
 @v1.get(
@@ -136,8 +137,8 @@ async def get_model(state: GatewayStateDep) -> ModelDescription:
 async def get_importance(state: GatewayStateDep) -> GlobalImportance | JSONResponse:
     """Global feature importance (mean |SHAP value|) of the champion model."""
     backends = state.backends
-    model = await scores.current_model(backends.scoring)
-    found = await backends.explanations.importance(str(model["version"]))
+    model = await backends.scoring.model()
+    found = await backends.explanations.importance(model.version)
     if found.status == Status.DONE and found.result is not None:
         return found.result
     if found.status == Status.FAILED:
@@ -209,7 +210,7 @@ async def review_decision(
 async def get_decision(request_id: RequestId, state: GatewayStateDep) -> DecisionRecord:
     """The full decision record: inputs, warnings, model version, PD, threshold and band, automated
     outcome, the officer's review and the final outcome."""
-    return await reviews.record(state.backends.monitoring, request_id)
+    return await state.backends.monitoring.decision(request_id)
 
 
 v1.include_router(population.router, dependencies=[scoped("explain")])

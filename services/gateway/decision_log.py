@@ -1,4 +1,4 @@
-"""Decisions for monitoring, as JSON entries on a durable Redis stream.
+"""Decisions for monitoring: DecisionEvent JSON (services.contracts.events) on a durable Redis stream.
 
 Decisions leave the hot path: `record()` only queues the entry and a background task XADDs them in
 pipelined batches (background.py). While Redis is down the task keeps the batch and retries with a capped
@@ -8,41 +8,35 @@ grace period are counted the same way. (Outcomes go to monitoring synchronously 
 """
 
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.common.logging import log_fields
+from services.contracts.events import DECISION_FIELD, DecisionEvent
 from services.gateway.background import BatchSender
+from services.gateway.clients import hot_json
 from services.gateway.metrics import DECISION_LOG
 
 logger = logging.getLogger(__name__)
-DECISIONS_STREAM = "decisions"
 BATCH = 500
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 class DecisionLog:
-    """Decisions on their way to the `decisions` stream, XADDed in pipelined batches off the hot path."""
+    """Decisions on their way to the decisions stream, XADDed in pipelined batches off the hot path."""
 
-    def __init__(self, redis: Redis, capacity: int) -> None:
-        self.redis = redis
+    def __init__(self, redis: Redis, stream: str, capacity: int) -> None:
+        self.redis, self.stream = redis, stream
         self.sender = BatchSender("decision log", self._xadd, (RedisError,), capacity, BATCH, DECISION_LOG)
 
     def start(self) -> None:
         self.sender.start()
 
-    def record(self, decision: dict[str, Any]) -> None:
-        """Queue one decision; never raises and never waits."""
-        if not self.sender.put(orjson.dumps(decision)):
+    def record(self, decision: DecisionEvent) -> None:
+        """Queue one decision, serialised now (once); never raises and never waits."""
+        if not self.sender.put(hot_json(decision)):
             logger.error(
-                "decision dropped: log buffer full", extra=log_fields(request_id=decision["request_id"])
+                "decision dropped: log buffer full", extra=log_fields(request_id=decision.request_id)
             )
 
     async def stop(self, grace_s: float) -> None:
@@ -52,5 +46,5 @@ class DecisionLog:
         """One round trip for the whole batch."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for data in batch:
-                pipe.xadd(DECISIONS_STREAM, {"data": data})
+                pipe.xadd(self.stream, {DECISION_FIELD: data})
             await pipe.execute()

@@ -1,21 +1,19 @@
-"""Calls to the features and scoring services: one pooled async client each, timeouts, careful retries.
+"""HTTP to the services behind the gateway: one pooled async session each, timeouts, careful retries.
 
 Only GETs are retried (with exponential backoff) on timeouts, connection errors and 5xx answers; a POST is
 tried once more only when its connection could not even be opened, since then the request never left.
 Any other failure becomes a 503 with Retry-After: the caller may try again later.
 
 Two calls per score make the client's own cost count: aiohttp spends about a third of httpx's CPU per
-request, and bodies go through orjson (a feature vector is ~640 numbers each way; the stdlib json costs
-~10x more). Idle connections are dropped before the services' keep-alive timeout closes them.
+request. Answers are handed over as raw bytes: clients.py parses each into its contract model in one
+pass. Idle connections are dropped before the services' keep-alive timeout closes them.
 """
 
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
-import orjson
 
 from services.common.http import ApiError
 from services.common.logging import request_id_var
@@ -25,10 +23,10 @@ from services.gateway.settings import GatewaySettings
 
 @dataclass(frozen=True)
 class Reply:
-    """A downstream answer the caller must interpret (2xx, or a 4xx that means something to the client)."""
+    """A downstream answer below 500, its body unparsed: the caller knows which contract it follows."""
 
     status: int
-    body: Any
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -65,8 +63,9 @@ class Downstream:
                 await asyncio.sleep(self.settings.retry_backoff_s * 2**attempt)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def post(self, path: str, body: dict[str, Any]) -> Reply:
-        return await self._call("POST", path, orjson.dumps(body))
+    async def post(self, path: str, content: bytes) -> Reply:
+        """POST a JSON body already serialised by the caller."""
+        return await self._call("POST", path, content)
 
     async def close(self) -> None:
         await self.session.close()
@@ -85,10 +84,7 @@ class Downstream:
             DOWNSTREAM_LATENCY.labels(self.name, outcome).observe(time.perf_counter() - started)
         if raw.status >= 500:
             raise self._unavailable(f"status {raw.status}", raw.retry_after)
-        try:
-            return Reply(raw.status, orjson.loads(raw.content))
-        except orjson.JSONDecodeError as error:
-            raise self._unavailable("answer is not JSON") from error
+        return Reply(raw.status, raw.content)
 
     async def _send(self, method: str, path: str, content: bytes | None, timeout_s: float | None) -> _Raw:
         """One exchange; tried a second time only if the connection could not be opened."""

@@ -3,7 +3,7 @@ shape of services.common.http."""
 
 from typing import Any
 
-from services.gateway.schemas import ErrorResponse
+from services.contracts.errors import ErrorResponse
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}

@@ -20,6 +20,7 @@ from services.common.service import service_state
 from services.explainer.client import ExplainerClient
 from services.explainer.settings import ExplainerSettings
 from services.gateway.auth import KeyCache
+from services.gateway.clients import FeaturesClient, MonitoringClient, ScoringClient
 from services.gateway.decision_log import DecisionLog
 from services.gateway.downstream import Downstream
 from services.gateway.explanations import Explanations
@@ -55,16 +56,16 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[GatewayState]:
     redis = Redis(connection_pool=pool)
     engine = make_engine(settings.database_url)
     backends = Backends(
-        features=Downstream("features", settings.features_url, settings),
-        scoring=Downstream("scoring", settings.scoring_url, settings),
-        monitoring=Downstream("monitoring", settings.monitoring_url, settings),
+        features=FeaturesClient(Downstream("features", settings.features_url, settings)),
+        scoring=ScoringClient(Downstream("scoring", settings.scoring_url, settings)),
+        monitoring=MonitoringClient(Downstream("monitoring", settings.monitoring_url, settings)),
         explanations=Explanations(
             ExplainerClient(
                 redis, ExplainerSettings(redis_url=settings.redis_url), settings.explanation_claim_ttl_s
             ),
             settings,
         ),
-        decisions=DecisionLog(redis, settings.decision_buffer),
+        decisions=DecisionLog(redis, settings.decisions_stream, settings.decision_buffer),
     )
     state = GatewayState(
         settings=settings,
@@ -83,9 +84,8 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[GatewayState]:
         await asyncio.gather(
             backends.decisions.stop(DRAIN_GRACE_S), backends.explanations.stop(DRAIN_GRACE_S)
         )
-        await backends.features.close()
-        await backends.scoring.close()
-        await backends.monitoring.close()
+        for client in (backends.features, backends.scoring, backends.monitoring):
+            await client.downstream.close()
         await redis.aclose()
         await pool.aclose()
         engine.dispose()
@@ -93,6 +93,6 @@ async def open_state(settings: GatewaySettings) -> AsyncIterator[GatewayState]:
 
 async def ready(state: GatewayState) -> str:
     """Ready when the features and scoring services are (the explainer and Redis only degrade answers)."""
-    for downstream in (state.backends.features, state.backends.scoring):
-        await downstream.get("/readyz")
+    for client in (state.backends.features, state.backends.scoring):
+        await client.downstream.get("/readyz")
     return "ready"

@@ -5,25 +5,22 @@ monitoring cannot answer, a 503 with Retry-After says to send them again, which 
 an outcome changes nothing).
 """
 
+from datetime import UTC, datetime
+
 from services.common.logging import request_id_var
-from services.gateway.decision_log import utc_now
-from services.gateway.downstream import Downstream
+from services.contracts.outcomes import OutcomeIn, OutcomesIn
+from services.gateway.clients import MonitoringClient
 from services.gateway.schemas import OutcomesAccepted, OutcomesRequest
-from services.gateway.scores import unexpected_reply
 
 
-async def settle(monitoring: Downstream, body: OutcomesRequest) -> OutcomesAccepted:
-    now = utc_now()
+async def settle(monitoring: MonitoringClient, body: OutcomesRequest) -> OutcomesAccepted:
+    """An outcome without a time was observed now."""
+    now = datetime.now(UTC)
     items = [
-        {
-            "client_id": o.client_id,
-            "defaulted": o.defaulted,
-            "time": now if o.time is None else o.time.isoformat(),
-            "request_id": o.request_id,
-        }
+        OutcomeIn(client_id=o.client_id, defaulted=o.defaulted, time=o.time or now, request_id=o.request_id)
         for o in body.outcomes
     ]
-    reply = await monitoring.post("/outcomes", {"outcomes": items})
-    if reply.status != 200:
-        raise unexpected_reply("monitoring", reply)
-    return OutcomesAccepted.model_validate({"request_id": request_id_var.get(), **reply.body})
+    settled = await monitoring.settle(OutcomesIn(outcomes=items))
+    return OutcomesAccepted(
+        request_id=request_id_var.get(), accepted=settled.accepted, rejected=settled.rejected
+    )

@@ -9,12 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from services.common.http import ApiError
-from services.features.schemas import FeatureDistribution
+from services.contracts.errors import ErrorResponse
+from services.contracts.features import FeatureDistribution
 from services.gateway.error_responses import BAD_GATEWAY
 from services.gateway.lifespan import GatewayStateDep
-from services.gateway.schemas import ErrorResponse
-from services.gateway.scores import unexpected_reply  # the one 502 for a broken contract
 
 FEATURE_NAME = r"^[a-z0-9_]{1,100}$"
 router = APIRouter()
@@ -30,12 +28,4 @@ async def get_feature_distribution(
 ) -> FeatureDistribution:
     """One feature's histogram over the labelled clients, split by outcome (repaid / defaulted), with its
     description: where a client's value stands among clients who repaid and clients who defaulted."""
-    reply = await state.backends.features.get(
-        f"/features/{name}/distribution", state.settings.distribution_timeout_s
-    )
-    if reply.status == 404:
-        error = reply.body["error"]
-        raise ApiError(404, "feature_not_found", error["message"], error["details"])
-    if reply.status != 200:
-        raise unexpected_reply("features", reply)
-    return FeatureDistribution.model_validate(reply.body)
+    return await state.backends.features.distribution(name, state.settings.distribution_timeout_s)

@@ -5,19 +5,14 @@ specs), so the gateway accepts exactly what the features service can compute fro
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.contracts.outcomes import EARLIEST_YEAR, REQUEST_ID_PATTERN, OutcomesSettled
+from services.contracts.reviews import PendingReview
+from services.contracts.scoring import Decision, InputWarning, ReviewBandOut
 from services.features.schemas import ApplicationIn, HistoryIn
-from services.monitoring.schemas import (
-    EARLIEST_YEAR,
-    REQUEST_ID_PATTERN,
-    PendingReview,
-    RejectedOutcome,
-    SettledOutcome,
-)
-from services.scoring.schemas import Decision, InputWarning, ReviewBandOut
 
 BIGINT_MAX = 2**63 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may be
@@ -164,10 +159,10 @@ class OutcomesRequest(BaseModel):
     outcomes: list[Outcome] = Field(min_length=1, max_length=1000)
 
 
-class OutcomesAccepted(BaseModel):
+class OutcomesAccepted(OutcomesSettled):
+    """Monitoring's answer to the posted outcomes, with the request id of this call."""
+
     request_id: str
-    accepted: list[SettledOutcome] = Field(description="recorded, unchanged (sent before) or corrected")
-    rejected: list[RejectedOutcome] = Field(description="outcomes that settle no decision, with the reason")
 
 
 class QueuedReview(PendingReview):
@@ -177,16 +172,3 @@ class QueuedReview(PendingReview):
 class ReviewQueue(BaseModel):
     pending: int = Field(description="decisions waiting for an officer (the list may be cut at `limit`)")
     reviews: list[QueuedReview] = Field(description="oldest first")
-
-
-class ErrorBody(BaseModel):
-    code: str = Field(description="stable, machine-readable")
-    message: str
-    details: Any = None
-    request_id: str
-
-
-class ErrorResponse(BaseModel):
-    """The one error shape of every endpoint and every service."""
-
-    error: ErrorBody

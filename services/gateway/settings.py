@@ -4,6 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings, platform
+from services.contracts.events import DECISIONS_STREAM
 
 
 class GatewaySettings(ServiceSettings):
@@ -14,6 +15,7 @@ class GatewaySettings(ServiceSettings):
     features_url: str = platform("http://127.0.0.1:8001", "FEATURES_URL")
     scoring_url: str = platform("http://127.0.0.1:8002", "SCORING_URL")
     monitoring_url: str = platform("http://127.0.0.1:8003", "MONITORING_URL")
+    decisions_stream: str = platform(DECISIONS_STREAM, "DECISIONS_STREAM")
     downstream_timeout_s: float = Field(2.0, gt=0, description="whole-call budget for one downstream request")
     downstream_connect_timeout_s: float = Field(0.5, gt=0)
     distribution_timeout_s: float = Field(

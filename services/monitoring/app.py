@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from services.common.http import ApiError
 from services.common.logging import request_id_var
 from services.common.service import create_service
+from services.contracts.outcomes import OutcomesIn, OutcomesSettled
+from services.contracts.reviews import DecisionRecord, PendingReviews, ReviewRecordIn
 from services.monitoring import queries
 from services.monitoring.collector import MonitoringCollector
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
@@ -25,15 +27,10 @@ from services.monitoring.metrics import HTTP
 from services.monitoring.reviews import DecisionNotFound, ReviewConflict
 from services.monitoring.schemas import (
     DecisionOutcome,
-    DecisionRecord,
     DriftRunOut,
     FairnessOut,
     GroupApproval,
-    OutcomesIn,
-    OutcomesSettled,
-    PendingReviews,
     PerformanceOut,
-    ReviewRecordIn,
     VintagesOut,
 )
 from services.monitoring.settings import MonitoringSettings

@@ -7,7 +7,6 @@ when it returns the backlog drains. Entries a dead consumer read but never ackno
 after `claim_idle_ms` (XAUTOCLAIM).
 """
 
-import json
 import logging
 import os
 import socket
@@ -21,9 +20,9 @@ import psycopg2.extensions
 import redis
 from pydantic import BaseModel, ValidationError
 
+from services.contracts.events import DECISION_FIELD, DecisionEvent, ShadowEvent
 from services.monitoring import events
 from services.monitoring.metrics import CONSUMER_ERRORS, DECISIONS_LOGGED, STREAM_ENTRIES
-from services.monitoring.schemas import DecisionEvent, ShadowEvent
 from services.monitoring.settings import MonitoringSettings
 
 logger = logging.getLogger(__name__)
@@ -62,9 +61,9 @@ def parse(kind: StreamKind, fields: dict[str, str]) -> BaseModel:
     """The event inside an entry; raises ValueError naming what is wrong."""
     if not kind.packed:
         return kind.model.model_validate(fields)
-    if "data" not in fields:
-        raise ValueError("entry has no `data` field")
-    return kind.model.model_validate(json.loads(fields["data"]))
+    if DECISION_FIELD not in fields:
+        raise ValueError(f"entry has no `{DECISION_FIELD}` field")
+    return kind.model.model_validate_json(fields[DECISION_FIELD])
 
 
 class StreamConsumer:

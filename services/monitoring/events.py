@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
 
-from services.monitoring.schemas import DecisionEvent, ShadowEvent
+from services.contracts.events import DecisionEvent, ShadowEvent
 
 
 def names_hash(names: Sequence[str]) -> str:
@@ -33,7 +33,7 @@ def insert_decisions(cur: psycopg2.extensions.cursor, events: Sequence[DecisionE
     rows = [
         (e.request_id, e.time, e.client_id, e.model_version, hashes[tuple(e.features)],
          [math.nan if v is None else v for v in e.features.values()], e.pd, e.decision, e.threshold,
-         e.latency_ms, e.source, Json(e.warnings), e.explanation_id, *_band(e))
+         e.latency_ms, e.source, Json([w.model_dump() for w in e.warnings]), e.explanation_id, *_band(e))
         for e in events
     ]  # fmt: skip
     inserted = execute_values(
@@ -51,7 +51,7 @@ def insert_decisions(cur: psycopg2.extensions.cursor, events: Sequence[DecisionE
 
 def _band(event: DecisionEvent) -> tuple[float | None, float | None]:
     band = event.review_band
-    return (None, None) if band is None else (band["low"], band["high"])
+    return (None, None) if band is None else (band.low, band.high)
 
 
 def insert_shadows(cur: psycopg2.extensions.cursor, events: Sequence[ShadowEvent]) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
-from services.monitoring.schemas import OutcomeIn, RejectedOutcome, SettledOutcome
+from services.contracts.outcomes import OutcomeIn, RejectedOutcome, SettledOutcome
 
 LOCK_KEY = 0x6F757463  # pg_advisory_xact_lock key of outcome writes ("outc")
 

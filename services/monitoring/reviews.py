@@ -13,7 +13,7 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2.extras import RealDictCursor
 
-from services.monitoring.schemas import ReviewRecordIn
+from services.contracts.reviews import ReviewRecordIn
 
 _PENDING = "d.decision = 'review' AND d.final_decision IS NULL"
 _MODEL_SIDE = "CASE WHEN d.pd >= d.threshold THEN 'refused' ELSE 'approved' END"

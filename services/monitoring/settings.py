@@ -4,6 +4,7 @@ MONITORING_..., see services.common.settings)."""
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings, platform
+from services.contracts.events import DECISIONS_STREAM, SHADOW_STREAM
 
 
 class MonitoringSettings(ServiceSettings):
@@ -11,8 +12,8 @@ class MonitoringSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="MONITORING_")
 
-    decisions_stream: str = platform("decisions", "DECISIONS_STREAM")
-    shadow_stream: str = platform("scoring:shadow", "SHADOW_STREAM")
+    decisions_stream: str = platform(DECISIONS_STREAM, "DECISIONS_STREAM")
+    shadow_stream: str = platform(SHADOW_STREAM, "SHADOW_STREAM")
     consumer_group: str = "monitoring"
     consumer_name: str = ""  # empty: hostname-pid, unique per process
     consumer_batch: int = 500

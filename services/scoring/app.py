@@ -16,10 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from services.common.http import ApiError
 from services.common.logging import request_id_var
 from services.common.service import create_service
-from services.model.registry import MODEL_NAME
-from services.scoring.lifespan import ScoringStateDep, open_state, ready
-from services.scoring.metrics import HTTP, observe_predictions
-from services.scoring.schemas import (
+from services.contracts.scoring import (
     InputWarning,
     ModelDescription,
     PointsScale,
@@ -29,6 +26,9 @@ from services.scoring.schemas import (
     ReviewBandOut,
     RiskGrade,
 )
+from services.model.registry import MODEL_NAME
+from services.scoring.lifespan import ScoringStateDep, open_state, ready
+from services.scoring.metrics import HTTP, observe_predictions
 from services.scoring.serving import FeatureRow, InvalidFeatures, LoadedModel
 from services.scoring.settings import ScoringSettings
 from services.scoring.shadow import ShadowJob

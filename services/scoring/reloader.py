@@ -17,6 +17,7 @@ from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
 from services.common.logging import log_fields
+from services.contracts.features import FeatureSchema
 from services.model import model_store
 from services.model.registry import MODEL_NAME
 from services.scoring.metrics import RELOAD_FAILURES, RELOADS, show_model
@@ -35,7 +36,7 @@ def features_hash(features_url: str) -> str:
     """The feature-set hash the features service computes vectors with."""
     response = httpx.get(f"{features_url.rstrip('/')}/features/schema", timeout=5.0)
     response.raise_for_status()
-    return str(response.json()["feature_set_hash"])
+    return FeatureSchema.model_validate_json(response.content).feature_set_hash
 
 
 def load_checked(version: str, alias: str, features_url: str, client: MlflowClient) -> LoadedModel:

@@ -3,6 +3,7 @@
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings, platform
+from services.contracts.events import SHADOW_STREAM
 
 
 class ScoringSettings(ServiceSettings):
@@ -13,7 +14,7 @@ class ScoringSettings(ServiceSettings):
     features_url: str = platform("http://127.0.0.1:8001", "FEATURES_URL")
     model_alias: str = platform("champion", "MODEL_ALIAS")
     challenger_alias: str = platform("challenger", "CHALLENGER_ALIAS")
-    shadow_stream: str = platform("scoring:shadow", "SHADOW_STREAM")
+    shadow_stream: str = platform(SHADOW_STREAM, "SHADOW_STREAM")
     reload_interval_s: float = 5.0
     max_batch: int = 1000
     max_body_bytes: int = 20_000_000  # a full batch of 1000 rows x ~800 features as JSON fits

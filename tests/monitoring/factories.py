@@ -11,8 +11,8 @@ import polars as pl
 import psycopg2
 import redis
 
+from services.contracts.events import DecisionEvent
 from services.monitoring.events import insert_decisions
-from services.monitoring.schemas import DecisionEvent
 from services.monitoring.settings import MonitoringSettings
 
 

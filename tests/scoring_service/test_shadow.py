@@ -12,6 +12,8 @@ from services.common.settings import CommonSettings
 from services.feature_definitions.catalog import FEATURE_SET_HASH
 from services.model import registry
 from services.model.model import ScoringModel
+from services.monitoring.consumer import parse, stream_kinds
+from services.monitoring.settings import MonitoringSettings
 
 
 def champion_and_challenger() -> tuple[dict[str, ScoringModel], str, str]:
@@ -41,6 +43,8 @@ def test_shadow_predictions_of_the_challenger_reach_the_stream(serve: Serve, sha
         wait_for(lambda: store.xlen(shadow_stream) == len(rows))
 
     records = [fields for _, fields in store.xrange(shadow_stream)]
+    consumed = stream_kinds(MonitoringSettings(shadow_stream=shadow_stream))[shadow_stream]
+    assert [parse(consumed, r).row for r in records] == [0, 1, 2]  # the ShadowEvent monitoring reads
     names = models[champion].feature_names
     values = np.array([[row[name] for name in names] for row in rows], dtype=np.float64)
     assert [r["row"] for r in records] == ["0", "1", "2"]

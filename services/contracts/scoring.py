@@ -1,4 +1,5 @@
-"""Request and response bodies of the scoring service: one strict JSON shape, no alternatives."""
+"""The scoring service's /predict request and response (the gateway sends and reads them) and its model
+description (GET /model, passed on as the gateway's GET /v1/model). One strict JSON shape, no alternatives."""
 
 from typing import Annotated, Literal, Self
 
@@ -74,7 +75,7 @@ class PredictResponse(BaseModel):
     model_version: str
     threshold: float
     review_band: ReviewBandOut | None
-    predictions: list[Prediction]
+    predictions: list[Prediction] = Field(min_length=1, description="one per row, in the request's order")
 
 
 class ModelDescription(BaseModel):
@@ -90,7 +91,3 @@ class ModelDescription(BaseModel):
     review_band: ReviewBandOut | None = Field(description="null for a model trained without one")
     points_scale: PointsScale
     master_scale: list[RiskGrade]
-
-
-class Status(BaseModel):
-    status: str
