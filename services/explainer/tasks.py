@@ -59,9 +59,16 @@ def serve_metrics(**_: object) -> None:
 
 @app.task(name=EXPLAIN_TASK, bind=True)
 def explain(
-    self: Task, explanation_id: str, version: str, features: dict[str, float | None], client_id: int | None
+    self: Task,
+    explanation_id: str,
+    version: str,
+    features: dict[str, float | None],
+    client_id: int | None,
+    application: dict[str, object] | None = None,
+    history: dict[str, list[dict[str, object]]] | None = None,
 ) -> None:
-    first = Job(explanation_id, version, features, client_id, self.request.retries)
+    """`application` and `history` default to None: messages queued before they existed still run."""
+    first = Job(explanation_id, version, features, client_id, self.request.retries, application, history)
     taken = _take_waiting()
     run_batch([first, *(t.job for t in taken)])
     drain().ack(taken)
@@ -104,7 +111,7 @@ def _explain(jobs: Sequence[Job], ttl: int) -> Outcome:
     }
     store().put_many({record_id: Record(Status.RUNNING) for record_id in todo}, ttl)
     time.sleep(settings().task_delay_s)
-    outcome = explain_jobs(list(todo.values()), versions(), settings().top_k)
+    outcome = explain_jobs(list(todo.values()), versions(), settings().top_k, settings().database_url)
     store().put_many(outcome.records, ttl)
     return outcome
 

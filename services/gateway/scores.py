@@ -12,6 +12,7 @@ from typing import Any
 
 from services.common.http import ApiError
 from services.common.logging import request_id_var
+from services.explainer.client import RawApplication
 from services.gateway.decision_log import DecisionLog, utc_now
 from services.gateway.downstream import Downstream, Reply
 from services.gateway.explanations import Explanations
@@ -49,7 +50,7 @@ async def score(
     source = "client_id" if body.client_id is not None else "application"
     client_id, features = await fetch_features(backends.features, body)
     prediction = await predict(backends.scoring, features)
-    claimed = await backends.explanations.claim(prediction.model_version, features, client_id)
+    claimed = await backends.explanations.claim(prediction.model_version, features, client_id, raw_of(body))
     explanation = (
         ExplanationRef(id=None, status="unavailable", url=None)
         if claimed is None
@@ -74,6 +75,14 @@ async def score(
     DECISIONS.labels(prediction.decision, source).inc()
     backends.decisions.record(decision_entry(response, features, (time.perf_counter() - started) * 1000))
     return response
+
+
+def raw_of(body: ScoreRequest) -> RawApplication | None:
+    """A new applicant's fields, for the explainer's recourse offers (a known client's are in Postgres)."""
+    if body.application is None:
+        return None
+    history = None if body.history is None else body.history.model_dump(exclude_none=True)
+    return RawApplication(body.application.model_dump(exclude_none=True), history)
 
 
 async def fetch_features(
