@@ -13,6 +13,7 @@ class MonitoringSettings(ServiceSettings):
 
     decisions_stream: str = platform("decisions", "DECISIONS_STREAM")
     shadow_stream: str = platform("scoring:shadow", "SHADOW_STREAM")
+    recourse_stream: str = platform("explainer:recourse", "RECOURSE_STREAM")
     consumer_group: str = "monitoring"
     consumer_name: str = ""  # empty: hostname-pid, unique per process
     consumer_batch: int = 500

@@ -244,3 +244,12 @@ def test_a_refusal_comes_with_its_recourse_and_an_approval_without(
     # no raw application and no client id: the worker cannot recompute a changed one, and says so
     assert refused_final.result.recourse == Recourse(offers=[], statement=NO_RAW_ROWS)
     assert approved_final.result.recourse is None
+    # and for the decision record: one event per explanation with recourse, on the platform's stream
+    client = redis.Redis.from_url(shared_stack.settings.redis_url)
+    events = [
+        json.loads(fields[b"data"]) for _, fields in client.xrange(shared_stack.settings.recourse_stream)
+    ]
+    client.close()
+    mine = [event for event in events if event["explanation_id"] in ids]
+    assert mine == [{"explanation_id": ids[0], "model_version": registered_version,
+                     "recourse": refused_final.result.recourse.model_dump()}]  # fmt: skip
