@@ -14,6 +14,7 @@ from services.contracts.scoring import Decision, InputWarning, ReviewBandOut
 
 DECISIONS_STREAM = "decisions"
 SHADOW_STREAM = "scoring:shadow"
+RECOURSE_STREAM = "explainer:recourse"
 DECISION_FIELD = "data"  # a decisions entry holds its event as JSON in this one field
 _LENIENT = ConfigDict(extra="ignore", allow_inf_nan=False)
 

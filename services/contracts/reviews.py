@@ -89,6 +89,10 @@ class DecisionRecord(BaseModel):
     review_band: ReviewBandIn | None
     warnings: list[dict[str, Any]]
     explanation_id: str | None
+    recourse: dict[str, Any] | None = Field(
+        description="the offers the explainer made with its explanation ({offers, statement}); null for an "
+        "approval or until the explanation is done"
+    )
     automated_decision: Decision
     model_side: FinalDecision = Field(description="the model's side of the threshold")
     review: ReviewOut | None

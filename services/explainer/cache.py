@@ -2,11 +2,11 @@
 job, so the client (client.py) polls plain keys and never Celery's result API. Only this package knows
 the layout:
 
-    explainer:v2:record:{explanation id}          explanation status + result, TTL = result TTL
-    explainer:v2:record:importance-{version}      global importance status + result, no TTL (a version's
-    explainer:v2:importance-png:{version}         importance never changes), and its PNG plot
+    explainer:v3:record:{explanation id}          explanation status + result, TTL = result TTL
+    explainer:v3:record:importance-{version}      global importance status + result, no TTL (a version's
+    explainer:v3:importance-png:{version}         importance never changes), and its PNG plot
 
-The `v2` is the layout of the result: it changes with the result's schema, so a platform upgraded in
+The `v3` is the layout of the result: it changes with the result's schema, so a platform upgraded in
 place never reads an older worker's record as a new one (it computes the explanation again).
 """
 
@@ -20,7 +20,7 @@ import redis
 
 from services.explainer.schemas import Status
 
-PREFIX = "explainer:v2"  # v2: reasons by family (principal_reasons, families, labelled contributions)
+PREFIX = "explainer:v3"  # v3: recourse offers of refusals; v2: reasons by family
 
 
 @dataclass(frozen=True)

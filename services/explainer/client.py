@@ -37,6 +37,15 @@ class ExplainerUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class RawApplication:
+    """A new applicant's application (Kaggle field names) and its history rows per table; None = the
+    history stored for its SK_ID_CURR."""
+
+    application: dict[str, object]
+    history: dict[str, list[dict[str, object]]] | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """An explanation a score can point to: its id, its status when claimed, and the task this caller must
     queue (None when the explanation exists already or another caller owns its task)."""
@@ -64,15 +73,21 @@ class ExplainerClient:
         self.celery = create_app(settings)
 
     async def claim(
-        self, version: str, features: dict[str, float | None], client_id: int | None = None
+        self,
+        version: str,
+        features: dict[str, float | None],
+        client_id: int | None = None,
+        raw: RawApplication | None = None,
     ) -> Claim:
         """Mark the explanation of (version, vector) pending unless a record exists, in one round trip
         (SET NX + GET); a failed one (an outage may be over) is marked pending again. `features` must be
-        finite numbers or null: the gateway's come from the scoring service, which checked them."""
+        finite numbers or null: the gateway's come from the scoring service, which checked them. `raw`:
+        the new applicant's application the vector was computed from, for the recourse offers."""
         record_id = explanation_id(version, features)
         with _unavailable():
             record, claimed = await self._claim(record_id, self.claim_ttl_s)
-        job = Job(record_id, version, features, client_id) if claimed else None
+        application, history = (None, None) if raw is None else (raw.application, raw.history)
+        job = Job(record_id, version, features, client_id, 0, application, history) if claimed else None
         return Claim(record_id, record.status, job)
 
     async def queue(self, jobs: Sequence[Job]) -> None:
@@ -81,12 +96,16 @@ class ExplainerClient:
         await self._send(EXPLAIN_TASK, [(job.explanation_id, job.args()) for job in jobs])
 
     async def submit(
-        self, version: str, features: dict[str, float | None], client_id: int | None = None
+        self,
+        version: str,
+        features: dict[str, float | None],
+        client_id: int | None = None,
+        raw: RawApplication | None = None,
     ) -> Claim:
         """Check the input, claim and queue at once: for callers without a send queue of their own (the
         benchmark, tests)."""
         _check_request(version, features)
-        claim = await self.claim(version, features, client_id)
+        claim = await self.claim(version, features, client_id, raw)
         if claim.job is not None:
             await self.queue([claim.job])
         return claim

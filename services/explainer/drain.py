@@ -102,7 +102,10 @@ def _due_job(raw: bytes) -> Job | None:
         body = message["body"]
         if message["properties"].get("body_encoding") == "base64":
             body = base64.b64decode(body)
-        (explanation_id, version, features, client_id), _, _ = orjson.loads(body)
+        args, _, _ = orjson.loads(body)
+        explanation_id, version, features, client_id, *raw = args  # raw: application, history (newer)
+        application, history = (*raw, None, None)[:2]
     except (KeyError, TypeError, ValueError):  # orjson's and base64's errors are ValueErrors
         return None
-    return Job(explanation_id, version, features, client_id, int(headers.get("retries") or 0))
+    retries = int(headers.get("retries") or 0)
+    return Job(explanation_id, version, features, client_id, retries, application, history)

@@ -2,26 +2,42 @@
 
 Jobs are grouped by model version: one TreeSHAP call and one PD call per version, not one per job.
 A permanent problem (unknown version, wrong features) fails only the jobs it concerns; a transient one
-(MLflow or Redis unreachable) is handed back to be retried; any other error fails its version's jobs
-with the cause, so nobody polls forever.
+(MLflow, Redis or Postgres unreachable) is handed back to be retried; any other error fails its version's
+jobs with the cause, so nobody polls forever.
+
+A refused or review explanation carries its recourse offers, searched per row after the batched TreeSHAP
+call (recourse.py). An error in that search other than an outage does not lose the explanation: its
+recourse says that no offer could be computed, and why.
 """
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import psycopg2
+import psycopg2.extensions
 import redis
 
+from services.common.db import raw_connection
+from services.common.logging import log_fields
+from services.explainer import recourse
+from services.explainer.applications import Connect, raw_for
 from services.explainer.cache import Record
 from services.explainer.explanation import explain_rows
 from services.explainer.models import TrackingUnreachable, VersionCache
-from services.explainer.schemas import Job, Status
+from services.explainer.schemas import Explanation, Job, Recourse, RecourseOffer, Status
 from services.explainer.shap_values import VectorMismatch, vector_for
+from services.model.model import ScoringModel
 from services.model.model_store import ModelVersionNotFound
 
 logger = logging.getLogger(__name__)
-TRANSIENT = (redis.ConnectionError, redis.TimeoutError, TrackingUnreachable)
+NO_RAW_ROWS = (
+    "No offer: the explainer has neither the raw application nor a client of that id in Postgres, so it "
+    "cannot recompute a changed application."
+)
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError, TrackingUnreachable, psycopg2.OperationalError)
 PERMANENT = (ModelVersionNotFound, VectorMismatch)
 
 
@@ -34,13 +50,14 @@ class Outcome:
         self.records.update((job.explanation_id, record) for job in jobs)
 
 
-def explain_jobs(jobs: Sequence[Job], versions: VersionCache, top_k: int) -> Outcome:
+def explain_jobs(jobs: Sequence[Job], versions: VersionCache, top_k: int, database_url: str) -> Outcome:
+    """`database_url`: where the raw rows of known clients are read for their recourse offers."""
     outcome = Outcome()
     by_version: dict[str, list[Job]] = {}
     for job in jobs:
         by_version.setdefault(job.version, []).append(job)
     for version, group in by_version.items():
-        _explain_version(version, group, versions, top_k, outcome)
+        _explain_version(version, group, versions, top_k, database_url, outcome)
     return outcome
 
 
@@ -54,7 +71,7 @@ def failure(error: Exception) -> Record:
 
 
 def _explain_version(
-    version: str, jobs: list[Job], versions: VersionCache, top_k: int, outcome: Outcome
+    version: str, jobs: list[Job], versions: VersionCache, top_k: int, database_url: str, outcome: Outcome
 ) -> None:
     try:
         loaded = versions.get(version)
@@ -72,8 +89,52 @@ def _explain_version(
     except Exception as error:
         outcome.fail(valid, failure(error))
         return
+    try:
+        explanations = _with_recourse(loaded.model, valid, explanations, database_url)
+    except TRANSIENT as error:  # Postgres down: the whole job is retried (SHAP is deterministic)
+        outcome.transient.extend((job, error) for job in valid)
+        return
     for job, explanation in zip(valid, explanations, strict=True):
         outcome.records[job.explanation_id] = Record(Status.DONE, result=explanation.model_dump())
+
+
+def _with_recourse(
+    model: ScoringModel, jobs: list[Job], explanations: list[Explanation], database_url: str
+) -> list[Explanation]:
+    """Each explanation not approved gets its offers; one Postgres connection per batch, opened only if a
+    declined job's rows are stored there."""
+    with ExitStack() as stack:
+        opened: list[psycopg2.extensions.connection] = []
+
+        def connect() -> psycopg2.extensions.connection:
+            if not opened:
+                opened.append(stack.enter_context(raw_connection(database_url)))
+            return opened[0]
+
+        return [
+            explanation
+            if explanation.decision == "approved"
+            else explanation.model_copy(update={"recourse": recourse_of(model, job, connect)})
+            for job, explanation in zip(jobs, explanations, strict=True)
+        ]
+
+
+def recourse_of(model: ScoringModel, job: Job, connect: Connect) -> Recourse:
+    """The job's offers; an outage is raised (to retry), any other error is stated in the recourse."""
+    try:
+        raw = raw_for(job, connect)
+        if raw is None:
+            return Recourse(offers=[], statement=NO_RAW_ROWS)
+        found = recourse.offers_for(model, raw)
+    except TRANSIENT:
+        raise
+    except Exception as error:
+        logger.exception("recourse failed", extra=log_fields(explanation_id=job.explanation_id))
+        return Recourse(
+            offers=[], statement=f"No offer could be computed: internal error ({type(error).__name__})."
+        )
+    offers = [RecourseOffer(**asdict(offer)) for offer in found.offers]
+    return Recourse(offers=offers, statement=found.statement)
 
 
 def _rows(names: tuple[str, ...], jobs: list[Job], outcome: Outcome) -> tuple[np.ndarray, list[Job]]:

@@ -25,10 +25,15 @@ class Job:
     features: dict[str, float | None]
     client_id: int | None
     retries: int = 0
+    # The raw application scored (Kaggle field names) and its history rows, for the recourse offers of a
+    # new applicant; None for a known client (its rows are read from Postgres by client_id).
+    application: dict[str, object] | None = None
+    history: dict[str, list[dict[str, object]]] | None = None
 
     def args(self) -> list[object]:
         """The task's arguments, as the client sends them."""
-        return [self.explanation_id, self.version, self.features, self.client_id]
+        return [self.explanation_id, self.version, self.features, self.client_id, self.application,
+                self.history]  # fmt: skip
 
 
 class Contribution(BaseModel):
@@ -59,6 +64,45 @@ class PrincipalReason(BaseModel):
     )
 
 
+class RecourseOffer(BaseModel):
+    kind: Literal["smaller_loan", "down_payment", "longer_term"]
+    changes: dict[str, float] = Field(
+        description="changed application fields by their Kaggle names -> new values: apply them to the "
+        "application and resubmit it as it is"
+    )
+    pd: float = Field(description="calibrated probability of default of the changed application")
+    text: str = Field(description="the offer in the customer's words")
+
+
+class Recourse(BaseModel):
+    """What would change a refusal or a review (services/explainer/recourse.py)."""
+
+    model_config = {
+        "json_schema_extra": {
+            "example": {
+                "offers": [
+                    {
+                        "kind": "smaller_loan",
+                        "changes": {
+                            "AMT_CREDIT": 450000.0,
+                            "AMT_ANNUITY": 22500.0,
+                            "AMT_GOODS_PRICE": 405000.0,
+                        },
+                        "pd": 0.071,
+                        "text": "A loan of 450,000 instead of 600,000, over the same term (monthly payment "
+                        "22,500), would be approved.",
+                    }
+                ],
+                "statement": "A loan of 450,000 instead of 600,000, over the same term (monthly payment "
+                "22,500), would be approved.",
+            }
+        }
+    }
+
+    offers: list[RecourseOffer] = Field(description="up to one per kind, each scored and approved")
+    statement: str = Field(description="the offers in one sentence, or why there is none")
+
+
 class Explanation(BaseModel):
     model_version: str
     client_id: int | None
@@ -75,6 +119,9 @@ class Explanation(BaseModel):
     principal_reasons: list[PrincipalReason] = Field(
         description="what the customer is told: for refused and review up to four families raising the "
         "risk, for approved up to four strengths; strongest first, gender never"
+    )
+    recourse: Recourse | None = Field(
+        default=None, description="for refused and review: the offers that would be approved; null = approved"
     )
 
 

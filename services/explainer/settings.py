@@ -4,7 +4,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, platform
 
 
 class ExplainerSettings(CommonSettings):
@@ -13,6 +13,8 @@ class ExplainerSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="EXPLAINER_")
 
     queue: str = "explanations"
+    # Where the offers of each refused/review explanation go, for monitoring's decision record.
+    recourse_stream: str = platform("explainer:recourse", "RECOURSE_STREAM")
     # Explanations are kept this long; a repeated request within it is served from Redis.
     result_ttl_s: int = 86_400
     # A task taken by a worker that dies is redelivered after this many seconds; keep it above the

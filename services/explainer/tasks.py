@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from functools import cache
 
+import orjson
 import redis
 from celery import Task
 from celery.signals import worker_init
@@ -59,9 +60,16 @@ def serve_metrics(**_: object) -> None:
 
 @app.task(name=EXPLAIN_TASK, bind=True)
 def explain(
-    self: Task, explanation_id: str, version: str, features: dict[str, float | None], client_id: int | None
+    self: Task,
+    explanation_id: str,
+    version: str,
+    features: dict[str, float | None],
+    client_id: int | None,
+    application: dict[str, object] | None = None,
+    history: dict[str, list[dict[str, object]]] | None = None,
 ) -> None:
-    first = Job(explanation_id, version, features, client_id, self.request.retries)
+    """`application` and `history` default to None: messages queued before they existed still run."""
+    first = Job(explanation_id, version, features, client_id, self.request.retries, application, history)
     taken = _take_waiting()
     run_batch([first, *(t.job for t in taken)])
     drain().ack(taken)
@@ -104,9 +112,28 @@ def _explain(jobs: Sequence[Job], ttl: int) -> Outcome:
     }
     store().put_many({record_id: Record(Status.RUNNING) for record_id in todo}, ttl)
     time.sleep(settings().task_delay_s)
-    outcome = explain_jobs(list(todo.values()), versions(), settings().top_k)
+    outcome = explain_jobs(list(todo.values()), versions(), settings().top_k, settings().database_url)
+    _publish_recourse(outcome.records)
     store().put_many(outcome.records, ttl)
     return outcome
+
+
+def _publish_recourse(records: dict[str, Record]) -> None:
+    """Each explanation's offers to RECOURSE_STREAM for the decision record, before its record is written:
+    a failure in between retries the job, which publishes again, and monitoring stores it once."""
+    offers = {
+        record_id: record.result
+        for record_id, record in records.items()
+        if record.result is not None and record.result.get("recourse") is not None
+    }
+    if not offers:
+        return
+    with store().client.pipeline(transaction=False) as pipe:
+        for record_id, result in offers.items():
+            event = {"explanation_id": record_id, "model_version": result["model_version"],
+                     "recourse": result["recourse"]}  # fmt: skip
+            pipe.xadd(settings().recourse_stream, {"data": orjson.dumps(event)})
+        pipe.execute()
 
 
 def _count_batch(jobs: Sequence[Job], outcome: Outcome, gave_up: dict[str, Record], seconds: float) -> None:

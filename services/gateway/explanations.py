@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from services.common.http import ApiError
 from services.common.logging import log_fields
-from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable
+from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable, RawApplication
 from services.explainer.schemas import ExplanationStatus, ImportanceStatus
 from services.gateway.background import BatchSender
 from services.gateway.metrics import EXPLANATION_QUEUE, EXPLANATIONS_UNAVAILABLE
@@ -50,10 +50,15 @@ class Explanations:
         self.sender.start()
 
     async def claim(
-        self, version: str, features: dict[str, float | None], client_id: int | None
+        self,
+        version: str,
+        features: dict[str, float | None],
+        client_id: int | None,
+        raw: RawApplication | None = None,
     ) -> Claim | None:
         """The explanation of this score, its task queued unless one exists; None when unavailable now.
-        `features` must be the vector the scoring service accepted (finite numbers or null)."""
+        `features` must be the vector the scoring service accepted (finite numbers or null); `raw` the new
+        applicant's application it was computed from (the worker's recourse offers recompute it)."""
         if time.monotonic() < self._paused_until:
             _note_unavailable("paused after a recent failure")
             return None
@@ -61,7 +66,7 @@ class Explanations:
             _note_unavailable("send queue full")
             return None
         try:
-            claim = await self.client.claim(version, features, client_id)
+            claim = await self.client.claim(version, features, client_id, raw)
         except ExplainerUnavailable as error:
             self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_S
             _note_unavailable(str(error))

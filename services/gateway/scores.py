@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from services.common.logging import request_id_var
 from services.contracts.events import DecisionEvent
 from services.contracts.features import FeatureVector
+from services.explainer.client import RawApplication
 from services.gateway.clients import FeaturesClient, MonitoringClient, ScoringClient
 from services.gateway.decision_log import DecisionLog
 from services.gateway.explanations import Explanations
@@ -40,7 +41,8 @@ async def score(
     answer = await backends.scoring.predict(vector.features)
     prediction = answer.predictions[0]
     model_version = answer.model_version
-    claimed = await backends.explanations.claim(model_version, vector.features, vector.client_id)
+    raw = raw_of(body)
+    claimed = await backends.explanations.claim(model_version, vector.features, vector.client_id, raw)
     explanation = (
         ExplanationRef(id=None, status="unavailable", url=None)
         if claimed is None
@@ -65,6 +67,14 @@ async def score(
     DECISIONS.labels(prediction.decision, source).inc()
     backends.decisions.record(decision_event(response, vector, (time.perf_counter() - started) * 1000))
     return response
+
+
+def raw_of(body: ScoreRequest) -> RawApplication | None:
+    """A new applicant's fields, for the explainer's recourse offers (a known client's are in Postgres)."""
+    if body.application is None:
+        return None
+    history = None if body.history is None else body.history.model_dump(exclude_none=True)
+    return RawApplication(body.application.model_dump(exclude_none=True), history)
 
 
 async def fetch_features(features: FeaturesClient, body: ScoreRequest) -> FeatureVector:

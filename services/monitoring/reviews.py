@@ -75,8 +75,9 @@ def record(conn: psycopg2.extensions.connection, request_id: str, review: Review
 def decision_record(conn: psycopg2.extensions.connection, request_id: str) -> dict[str, Any] | None:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
-            f"SELECT d.*, n.names, {_MODEL_SIDE} AS model_side FROM decision_log d"
-            " JOIN feature_name_sets n ON n.names_hash = d.names_hash WHERE d.request_id = %s",
+            f"SELECT d.*, n.names, r.recourse, {_MODEL_SIDE} AS model_side FROM decision_log d"
+            " JOIN feature_name_sets n ON n.names_hash = d.names_hash"
+            " LEFT JOIN decision_recourse r ON r.explanation_id = d.explanation_id WHERE d.request_id = %s",
             (request_id,),
         )
         row = cur.fetchone()

@@ -4,7 +4,7 @@ MONITORING_..., see services.common.settings)."""
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings, platform
-from services.contracts.events import DECISIONS_STREAM, SHADOW_STREAM
+from services.contracts.events import DECISIONS_STREAM, RECOURSE_STREAM, SHADOW_STREAM
 
 
 class MonitoringSettings(ServiceSettings):
@@ -14,6 +14,7 @@ class MonitoringSettings(ServiceSettings):
 
     decisions_stream: str = platform(DECISIONS_STREAM, "DECISIONS_STREAM")
     shadow_stream: str = platform(SHADOW_STREAM, "SHADOW_STREAM")
+    recourse_stream: str = platform(RECOURSE_STREAM, "RECOURSE_STREAM")
     consumer_group: str = "monitoring"
     consumer_name: str = ""  # empty: hostname-pid, unique per process
     consumer_batch: int = 500

@@ -4,15 +4,18 @@ model; no offer touches anything but the actionable fields; "no offer" is said o
 inside the bounds finds no approved change either."""
 
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import polars as pl
+import psycopg2.extensions
 import pytest
 
 from explainer.datasets import Trained, train_on
 from services.data.synth import generate
+from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
+from services.explainer.schemas import Job
 from services.feature_definitions.catalog import NAMES, compute_features
 from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
 from services.features.files import labelled_features, read_table
@@ -133,3 +136,36 @@ def test_no_offer_is_said_only_when_no_change_inside_the_bounds_is_approved(synt
             changes = {"AMT_ANNUITY": asked["amt_credit"] / months}
             assert outcome_of(trained, client, changes)[1] != "approved", (client_id, months)
     assert honest_refusals > 0, "every refusal got an offer: the no-offer path was not exercised"
+
+
+def kaggle_rows(frame: pl.DataFrame) -> list[dict[str, object]]:
+    return [{key.upper(): value for key, value in row.items()} for row in frame.iter_rows(named=True)]
+
+
+def raw_job(client: RawTables, **application: object) -> Job:
+    """The job a gateway queues for a new applicant: the raw application (Kaggle names) and its history."""
+    history = {table: kaggle_rows(getattr(client, table)) for table in HISTORY_TABLES}
+    return Job("e", "1", {}, None, application={**kaggle_rows(client.application)[0], **application},
+               history=history)  # fmt: skip
+
+
+def no_postgres() -> psycopg2.extensions.connection:
+    raise AssertionError("a job with its application and history must not read Postgres")
+
+
+def test_the_worker_recomputes_a_new_applicants_raw_fields_to_the_same_offers(synthetic):
+    trained, raw = synthetic
+    client_id = declined(trained, raw)[-1]
+    client = one_client(raw, client_id)
+    worker = recourse_of(trained.model, raw_job(client), no_postgres)
+    direct = offers_for(trained.model, client)
+    assert worker.statement == direct.statement
+    assert [offer.model_dump() for offer in worker.offers] == [asdict(offer) for offer in direct.offers]
+
+
+def test_an_error_in_the_search_is_stated_and_does_not_raise(synthetic):
+    trained, raw = synthetic
+    client = one_client(raw, declined(trained, raw)[-1])
+    broken = recourse_of(trained.model, raw_job(client, AMT_CREDIT="a lot"), no_postgres)
+    assert broken.offers == []
+    assert broken.statement.startswith("No offer could be computed: internal error (")

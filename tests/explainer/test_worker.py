@@ -15,7 +15,8 @@ from explainer.stack import free_port
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
 from services.explainer.client import Claim, ExplainerUnavailable, InvalidExplanationRequest
 from services.explainer.drain import Drain
-from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Status
+from services.explainer.jobs import NO_RAW_ROWS
+from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Recourse, Status
 
 FINAL = {Status.DONE, Status.FAILED}
 
@@ -228,3 +229,27 @@ def test_mlflow_outage_is_retried_with_backoff_then_fails_with_the_cause(
     assert final.status == Status.FAILED
     assert "gave up after 2 retries" in (final.reason or "") and "unreachable" in (final.reason or "")
     assert stack.received(submitted.explanation_id) == 3  # the first try and two retries
+
+
+def test_a_refusal_comes_with_its_recourse_and_an_approval_without(
+    shared_stack: Stack, registered_version: str, small: SmallModel
+) -> None:
+    _, decisions = small.model.decisions(small.x[:200])
+    refused = int(np.flatnonzero(decisions == "refused")[0])
+    approved = int(np.flatnonzero(decisions == "approved")[0])
+    ids = submit_rows(shared_stack, registered_version, small, [refused, approved])
+    refused_final, approved_final = (wait_explanation(shared_stack, i, FINAL) for i in ids)
+    assert refused_final.result is not None and approved_final.result is not None
+    assert refused_final.result.decision == "refused" and approved_final.result.decision == "approved"
+    # no raw application and no client id: the worker cannot recompute a changed one, and says so
+    assert refused_final.result.recourse == Recourse(offers=[], statement=NO_RAW_ROWS)
+    assert approved_final.result.recourse is None
+    # and for the decision record: one event per explanation with recourse, on the platform's stream
+    client = redis.Redis.from_url(shared_stack.settings.redis_url)
+    events = [
+        json.loads(fields[b"data"]) for _, fields in client.xrange(shared_stack.settings.recourse_stream)
+    ]
+    client.close()
+    mine = [event for event in events if event["explanation_id"] in ids]
+    assert mine == [{"explanation_id": ids[0], "model_version": registered_version,
+                     "recourse": refused_final.result.recourse.model_dump()}]  # fmt: skip

@@ -24,6 +24,7 @@ def settings(database_url: str) -> Iterator[MonitoringSettings]:
         database_url=database_url,
         decisions_stream=f"{prefix}:decisions",
         shadow_stream=f"{prefix}:shadow",
+        recourse_stream=f"{prefix}:recourse",
         run_consumer=False,
         consumer_block_ms=100,
         drift_min_rows=50,
@@ -31,7 +32,7 @@ def settings(database_url: str) -> Iterator[MonitoringSettings]:
     )
     yield found
     client = redis.Redis.from_url(found.redis_url)
-    client.delete(found.decisions_stream, found.shadow_stream)
+    client.delete(found.decisions_stream, found.shadow_stream, found.recourse_stream)
     client.close()
 
 

@@ -188,3 +188,70 @@ def test_a_service_down_says_to_retry_later(
     finally:
         stack.features.start()
     assert officer.unexpected_errors(503) == []
+
+
+def test_a_refusals_offers_or_no_offer_statement_show_under_the_reasons(
+    officer: Officer, make_key: Callable[..., str], stack: Platform
+) -> None:
+    """The real explanation, with the recourse a refusal carries put in (the platform's champion ignores
+    the amounts, so its own offers are "no offer"): each offer in words with the fields to resubmit."""
+    page = officer.page
+    save_key(page, make_key(scopes=["score", "explain"]))
+    offer = {
+        "kind": "smaller_loan",
+        "changes": {"AMT_CREDIT": 450_000.0, "AMT_ANNUITY": 22_500.0},
+        "pd": 0.071,
+        "text": "A loan of 450,000 instead of 600,000, over the same term (monthly payment 22,500), would be "
+        "approved.",
+    }
+
+    def with_offer(route: Route) -> None:
+        body = route.fetch().json()
+        if body.get("result"):
+            body["result"] |= {
+                "decision": "refused",
+                "recourse": {"offers": [offer], "statement": offer["text"]},
+            }
+        route.fulfill(json=body)
+
+    page.route(EXPLANATIONS, with_offer)
+    client_id = page.get_by_label("Client id (SK_ID_CURR)")
+    client_id.fill(str(stack.client_ids[1]))
+    client_id.press("Enter")
+    offers = page.locator("#offers li")
+    expect(offers).to_have_count(1, timeout=EXPLANATION_WAIT_MS)
+    expect(offers.first).to_contain_text(offer["text"])
+    expect(offers.first).to_contain_text("AMT_CREDIT = 450,000, AMT_ANNUITY = 22,500; PD 7.1%")
+    expect(page.locator("#recourse-statement")).to_have_text("1 change(s) the model would approve:")
+    assert officer.unexpected_errors() == []
+
+
+def test_an_approval_shows_no_recourse_and_a_no_offer_is_said(
+    officer: Officer, make_key: Callable[..., str], stack: Platform
+) -> None:
+    page = officer.page
+    save_key(page, make_key(scopes=["score", "explain"]))
+    answers = iter(
+        [None, {"offers": [], "statement": "No offer: no loan of at least 50% of the amount asked."}]
+    )
+
+    def with_recourse(route: Route) -> None:
+        body = route.fetch().json()
+        if body.get("result"):
+            body["result"]["recourse"] = next(answers)
+        route.fulfill(json=body)
+
+    page.route(EXPLANATIONS, with_recourse)
+    for expected_hidden in (True, False):
+        client_id = page.get_by_label("Client id (SK_ID_CURR)")
+        client_id.fill(str(stack.client_ids[2 + expected_hidden]))
+        client_id.press("Enter")
+        expect(page.locator("#explanation-status")).to_contain_text(
+            "Explanation ready", timeout=EXPLANATION_WAIT_MS
+        )
+        if expected_hidden:
+            expect(page.locator("#recourse")).to_be_hidden()
+        else:
+            expect(page.locator("#recourse-statement")).to_have_text(re.compile(r"^No offer: no loan"))
+            expect(page.locator("#offers li")).to_have_count(0)
+    assert officer.unexpected_errors() == []

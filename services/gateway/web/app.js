@@ -20,6 +20,9 @@ const page = {
   explanation: $("explanation"),
   explanationStatus: $("explanation-status"),
   reasons: $("reasons"),
+  recourse: $("recourse"),
+  recourseStatement: $("recourse-statement"),
+  offers: $("offers"),
   population: $("population"),
   feature: $("feature"),
   populationStatus: $("population-status"),
@@ -144,6 +147,7 @@ const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds 
 async function followExplanation(reference, run) {
   page.explanation.hidden = false;
   page.reasons.replaceChildren();
+  page.recourse.hidden = true;
   $("waterfall-box").hidden = true;
   if (reference.status === "unavailable") {
     explanationState("The explanation is unavailable right now (the explainer is down); the decision stands.", false);
@@ -177,6 +181,7 @@ function showExplanation(found, run) {
   const what = result.decision === "approved" ? "strengths" : "principal reasons";
   explanationState(`Explanation ready: the ${reasons.length} ${what}, strongest first, one per family.`, false);
   page.reasons.replaceChildren(...reasons.map(reasonItem));
+  showRecourse(result.recourse);
   $("waterfall-box").hidden = false;
   drawWaterfall($("waterfall"), result);
   contributions = new Map(result.contributions.map((c) => [c.feature, c]));
@@ -194,6 +199,26 @@ function reasonItem(reason) {
   const title = document.createElement("strong");
   title.textContent = reason.title;
   item.append(title, reason.text.slice(reason.title.length));
+  return item;
+}
+
+/** The offers under the reasons, each in the customer's words with the fields to resubmit; or why there is
+ * none. Nothing for an approval (recourse null). */
+function showRecourse(recourse) {
+  page.recourse.hidden = !recourse;
+  if (!recourse) return;
+  page.recourseStatement.textContent = recourse.offers.length
+    ? `${recourse.offers.length} change(s) the model would approve:`
+    : recourse.statement;
+  page.offers.replaceChildren(...recourse.offers.map(offerItem));
+}
+
+function offerItem(offer) {
+  const item = document.createElement("li");
+  const fields = document.createElement("small");
+  const changes = Object.entries(offer.changes).map(([field, value]) => `${field} = ${formatNumber(value)}`);
+  fields.textContent = ` (${changes.join(", ")}; PD ${percent.format(offer.pd)})`;
+  item.append(offer.text, fields);
   return item;
 }
 
