@@ -52,7 +52,7 @@ def run() -> tuple[dict, dict]:
         mlflow_uri.connect(mlflow_uri)
         os.environ["MLFLOW_TRACKING_URI"] = mlflow_uri  # registry helpers use the default client
         version = train_and_register(data, TrainingConfig(trials=0, folds=2), "bench-scoring").version
-        registry.promote(version, force=True)
+        registry.set_champion(version)
         ours = {"features": dict(zip(data.names, row.tolist(), strict=True))}
         theirs = {"dataframe_split": {"columns": list(data.names), "data": [row.tolist()]}}
         with features_service(Path(tmp)) as features_url:
