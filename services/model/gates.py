@@ -6,7 +6,7 @@ when the champion cannot be scored on the candidate's rows (the reason says why)
 needs `--force` with a written justification. Absolute gates (calibration, four-fifths rule) always apply.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -214,18 +214,17 @@ def business_cost(y: np.ndarray, candidate: Scores, champion: Champion, s: GateS
 
 
 def approval_ratio(
-    attribute: str, groups: np.ndarray | None, candidate: Scores, s: GateSettings
+    attribute: str, groups: np.ndarray | None, candidate: Scores, s: GateSettings, order: Sequence[str] = ()
 ) -> GateResult:
     """Four-fifths rule on the candidate's threshold decisions: every group large enough to judge (at
     least MIN_GROUP_DECISIONS rows; rows missing the attribute left out) is approved at least
-    `min_approval_ratio` as often as the best one."""
+    `min_approval_ratio` as often as the best one. Groups are listed in `order`, others after by name."""
     name, rule = f"approval_ratio_{attribute}", f"min group approval ratio >= {s.min_approval_ratio}"
     if groups is None:
         return GateResult(name, Status.NOT_APPLICABLE, rule, reason=f"the rows carry no {attribute}")
     counts = [
         (str(g), int((groups == g).sum()), float(candidate.approved[groups == g].mean()))
-        for g in np.unique(groups)
-        if g != MISSING_GROUP
+        for g in sorted(set(groups) - {MISSING_GROUP}, key=lambda g: (g not in order, _rank(order, g)))
     ]
     rates = with_ratios(attribute, counts)
     figures: dict[str, float | str | None] = {
@@ -238,6 +237,10 @@ def approval_ratio(
         )
     figures["min_ratio"] = min(ratios)
     return GateResult(name, _judged(min(ratios) >= s.min_approval_ratio), rule, figures)
+
+
+def _rank(order: Sequence[str], group: str) -> int | str:
+    return order.index(group) if group in order else group
 
 
 def score_stability(candidate: Scores, champion: Champion, source: str, s: GateSettings) -> GateResult:

@@ -25,6 +25,7 @@ from services.monitoring.reference import reference_sample
 
 GENDER_FEATURE = "app_code_gender_code"
 AGE_FEATURES = ("app_age_years", "app_days_birth")
+AGE_BANDS = tuple(age_label(bucket) for bucket in range(len(AGE_EDGES) + 1))  # youngest first
 REPORT_DIR = "promotion"
 _TRAFFIC = (
     "SELECT n.names, d.feature_values FROM decision_log d JOIN feature_name_sets n USING (names_hash)"
@@ -90,7 +91,7 @@ def evaluate(candidate: str, settings: GateSettings, database_url: str, tracking
         gates.calibration_in_the_large(y, scores, settings),
         gates.business_cost(y, scores, champion, settings),
         gates.approval_ratio("gender", _genders(rows), scores, settings),
-        gates.approval_ratio("age_band", _age_bands(rows), scores, settings),
+        gates.approval_ratio("age_band", _age_bands(rows), scores, settings, AGE_BANDS),
         gates.score_stability(candidate_traffic, champion, source, settings),
         gates.changed_decisions(candidate_traffic, champion, source, settings),
     )

@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 from mlflow import MlflowClient
 
-from model.versions import fit, register
+from model.versions import NAMES, fit, register, rows
 from services.model import audit, lifecycle, registry
 from services.model.audit import Event
 from services.model.gates import GateSettings, Status
@@ -116,3 +116,26 @@ def test_a_rollback_refuses_when_the_alias_was_moved_outside_the_lifecycle(
     registry.set_champion(third)  # by hand
     with pytest.raises(lifecycle.LifecycleRefused, match=f"points at version {third}"):
         lifecycle.rollback(audit_db, "erin", "undo")
+
+
+def test_stability_and_changes_are_measured_on_logged_decisions_when_there_are_enough(
+    tracking_uri: str, audit_db: str
+) -> None:
+    champion = register(fit(seed=1), author="alice")
+    registry.set_champion(champion)
+    candidate = register(fit(seed=2), author="alice")
+    x, _ = rows(60, seed=7)
+    with psycopg2.connect(audit_db) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO feature_name_sets VALUES ('h', %s)", (list(NAMES),))
+        for i, vector in enumerate(x):
+            cur.execute(
+                "INSERT INTO decision_log (request_id, decided_at, model_version, names_hash, feature_values,"
+                " pd, decision, threshold, latency_ms, source) VALUES (%s, now(), %s, 'h', %s, 0.1,"
+                " 'approved', 0.5, 1.0, 'api')",
+                (f"r{i}", champion, vector.tolist()),
+            )
+    settings = GATES.model_copy(update={"min_traffic_rows": 50})
+    report, _ = lifecycle.report(candidate, settings, audit_db, tracking_uri)
+    assert report.traffic == "decision log, latest 60 decisions"
+    stability = next(g for g in report.gates if g.name == "score_stability")
+    assert stability.status != Status.NOT_APPLICABLE and stability.figures["rows"] == report.traffic
