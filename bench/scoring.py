@@ -66,7 +66,7 @@ def run() -> tuple[dict, dict]:
         connect(uri)
         os.environ["MLFLOW_TRACKING_URI"] = uri  # registry helpers use the default client
         version = train_and_register(data, TrainingConfig(trials=0, folds=2), "bench-scoring").version
-        registry.promote(version, force=True)
+        registry.set_champion(version)
         booster = tmp / "model.txt"
         load_version(version).booster.save_model(str(booster))
         with features_service(tmp) as features_url, ExitStack() as stack:

@@ -1,5 +1,6 @@
-"""The `credit-scoring` registered model: versions carry their threshold, feature-set hash and metrics
-as tags; aliases (`challenger` for new versions, `champion` for the one serving) route traffic."""
+"""The `credit-scoring` registered model: versions carry their threshold, feature-set hash, metrics,
+author and approval as tags; aliases (`challenger` for new versions, `champion` for the one serving)
+route traffic. Moving `champion` is governed by services/model/lifecycle.py (gates, four eyes, audit)."""
 
 from dataclasses import asdict, dataclass
 
@@ -12,12 +13,7 @@ from services.training.pipeline import TrainedModel
 MODEL_NAME = "credit-scoring"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
-AUC_TOLERANCE = 0.005
 TAGGED_METRICS = ("roc_auc", "cost_per_app", "brier", "ece", "approval_rate", "ks")
-
-
-class PromotionRefused(RuntimeError):
-    """The candidate is worse than the champion; `--force` overrides."""
 
 
 class RegistryError(RuntimeError):
@@ -31,11 +27,13 @@ class VersionSummary:
     tags: dict[str, str]
 
 
-def tag_new_version(version: str, run_id: str, trained: TrainedModel) -> None:
-    """Tags travel with the version (threshold, hash, metrics); the new version becomes the challenger."""
+def tag_new_version(version: str, run_id: str, trained: TrainedModel, author: str) -> None:
+    """Tags travel with the version (threshold, hash, metrics, who trained it); the new version becomes
+    the challenger."""
     client = MlflowClient()
     tags = {
         "run_id": run_id,
+        "author": author,
         "threshold": repr(trained.model.threshold),
         "feature_set_hash": trained.model.feature_set_hash,
         **{f"val_{k}": f"{trained.validation[k]:.6f}" for k in TAGGED_METRICS},
@@ -48,20 +46,23 @@ def tag_new_version(version: str, run_id: str, trained: TrainedModel) -> None:
     client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
 
 
-def promote(version: str, force: bool, tolerance: float = AUC_TOLERANCE) -> str | None:
-    """Move `champion` to `version`; returns the previous champion's version (None if there was none)."""
+def set_tags(version: str, tags: dict[str, str]) -> None:
     client = MlflowClient()
-    candidate = _version(client, version)
+    _version(client, version)
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value)
+
+
+def version_tags(version: str) -> dict[str, str]:
+    return dict(_version(MlflowClient(), version).tags)
+
+
+def set_champion(version: str) -> str | None:
+    """Point `champion` at `version` with no checks (lifecycle.promote and rollback check, then call
+    this; tests set up serving with it); returns the previous champion's version, None if none."""
+    client = MlflowClient()
+    _version(client, version)
     current = _alias_version(client, CHAMPION)
-    if current is not None and not force:
-        candidate_auc = float(candidate.tags["val_roc_auc"])
-        champion_auc = float(current.tags["val_roc_auc"])
-        if candidate_auc < champion_auc - tolerance:
-            raise PromotionRefused(
-                f"version {version} has validation AUC {candidate_auc:.4f}, worse than champion version "
-                f"{current.version} ({champion_auc:.4f}) by more than {tolerance}; "
-                "use --force to promote anyway"
-            )
     client.set_registered_model_alias(MODEL_NAME, CHAMPION, version)
     return None if current is None else str(current.version)
 

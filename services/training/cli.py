@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from services.common.cli import user_errors
+from services.common.migrations import migrate
 from services.common.settings import CommonSettings
-from services.model import registry
+from services.model import audit, registry
+from services.model.audit import Event, current_actor
 from services.model.mlflow_uri import TrackingUnavailable, connect
 from services.training import tracking
 from services.training.cross_validation import TrainingConfig
@@ -25,14 +27,17 @@ class TrainingReport:
     trained: TrainedModel
 
 
-def train_and_register(data: TrainingSet, config: TrainingConfig, experiment: str) -> TrainingReport:
-    """Train under one parent MLflow run and register the model as the new challenger."""
+def train_and_register(
+    data: TrainingSet, config: TrainingConfig, experiment: str, author: str | None = None
+) -> TrainingReport:
+    """Train under one parent MLflow run and register the model as the new challenger, tagged with its
+    author (default: $CREDIT_ACTOR, else the OS user), whom four eyes keep from approving it."""
     run_name = f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with tracking.parent_run(experiment, run_name) as run_id:
         trained = train(data, config, tracking.log_candidate)
         info = tracking.log_final(trained, registry.MODEL_NAME)
     version = str(info.registered_model_version)
-    registry.tag_new_version(version, run_id, trained)
+    registry.tag_new_version(version, run_id, trained, author or current_actor())
     return TrainingReport(run_id, version, trained)
 
 
@@ -51,6 +56,10 @@ def train_command(
         float,
         typer.Option(min=0.0, max=1.0, help="Share of applications nearest the threshold sent to review."),
     ] = TrainingConfig.review_share,
+    author: Annotated[
+        str | None,
+        typer.Option(help="Who trains (recorded; may not approve it). Default: $CREDIT_ACTOR, the OS user."),
+    ] = None,
 ) -> None:
     """Train on the materialised features and TARGET; log to MLflow; register a challenger version."""
     settings = CommonSettings()
@@ -65,7 +74,10 @@ def train_command(
             include_gender=include_gender,
             review_share=review_share,
         )
-        report = train_and_register(data, config, experiment)
+        author = author or current_actor()
+        report = train_and_register(data, config, experiment, author)
+        migrate(settings.database_url)
+        audit.record(settings.database_url, Event.TRAINED, report.version, author, {"run_id": report.run_id})
     typer.echo(
         f"run {report.run_id}: registered {registry.MODEL_NAME} version {report.version} as "
         f"'{registry.CHALLENGER}' (test AUC {report.trained.test['roc_auc']:.4f})"

@@ -62,33 +62,6 @@ def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tr
     assert set(predicted["DECISION"]) <= {"approved", "review", "refused"}
 
 
-def test_promote_refuses_a_worse_model_unless_forced_and_list_shows_aliases(tracking_uri: str) -> None:
-    mlflow_uri.connect(tracking_uri)
-    good = train_and_register(planted_training_set(1500, seed=3), SMALL, "test-promote").version
-    noise = train_and_register(planted_training_set(1500, seed=4, signal=0.0), SMALL, "test-promote").version
-    runner = CliRunner()
-    assert runner.invoke(app, ["model", "promote", good]).exit_code == 0
-
-    refused = runner.invoke(app, ["model", "promote", noise])
-    assert refused.exit_code == 1
-    assert "worse than champion" in refused.output
-    assert MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version == good
-
-    listing = runner.invoke(app, ["model", "list"])
-    assert listing.exit_code == 0
-    rows = {line.split()[0]: line.split()[1] for line in listing.output.splitlines()[1:]}
-    assert rows == {good: "champion", noise: "challenger"}
-
-    assert runner.invoke(app, ["model", "promote", noise, "--force"]).exit_code == 0
-    assert MlflowClient().get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version == noise
-
-
-def test_promoting_an_unknown_version_is_a_clear_error(tracking_uri: str) -> None:
-    result = CliRunner().invoke(app, ["model", "promote", "999"])
-    assert result.exit_code == 1
-    assert "has no version 999" in result.output
-
-
 def test_tracking_server_down_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

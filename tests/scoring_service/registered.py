@@ -68,7 +68,7 @@ def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | No
     with contextlib.suppress(MlflowException):  # already registered by an earlier version
         client.create_registered_model(MODEL_NAME)
     version = str(client.create_model_version(MODEL_NAME, source, run.info.run_id).version)
-    tag_new_version(version, run.info.run_id, trained)
+    tag_new_version(version, run.info.run_id, trained, author="tests")
     return version
 
 

@@ -29,7 +29,7 @@ def test_not_ready_until_a_champion_is_loaded_then_scores(serve: Serve) -> None:
 
         model = small_model(seed=1, feature_set_hash=FEATURE_SET_HASH)
         version = register(model, seed=1)
-        registry.promote(version, force=False)
+        registry.set_champion(version)
         wait_for(lambda: client.get("/readyz").status_code == 200)
 
         described = client.get("/model").json()
@@ -58,7 +58,7 @@ def test_not_ready_until_a_champion_is_loaded_then_scores(serve: Serve) -> None:
 def test_single_and_batch_predictions_match_the_registered_model(serve: Serve) -> None:
     model = small_model(seed=2, feature_set_hash=FEATURE_SET_HASH)
     version = register(model, seed=2)
-    registry.promote(version, force=False)
+    registry.set_champion(version)
     rows = planted_rows(40, seed=7)
     with serve() as client:
         wait_for(lambda: served_version(client) == version)
@@ -84,7 +84,7 @@ def test_single_and_batch_predictions_match_the_registered_model(serve: Serve) -
 
 def test_an_input_outside_the_training_range_is_scored_with_a_warning_and_reviewed(serve: Serve) -> None:
     model = small_model(seed=4, feature_set_hash=FEATURE_SET_HASH)
-    registry.promote(register(model, seed=4), force=False)
+    registry.set_champion(register(model, seed=4))
     assert model.profile is not None
     name, (low, high) = next(iter(model.profile.ranges.items()))
     row = {**planted_rows(1, seed=9)[0], name: high + 10 * (high - low + 1)}
@@ -102,7 +102,7 @@ def test_an_input_outside_the_training_range_is_scored_with_a_warning_and_review
 @pytest.mark.parametrize("inline_max_rows", [0, 1000])
 def test_threaded_and_inline_scoring_agree(serve: Serve, inline_max_rows: int) -> None:
     model = small_model(seed=3, feature_set_hash=FEATURE_SET_HASH)
-    registry.promote(register(model, seed=3), force=False)
+    registry.set_champion(register(model, seed=3))
     rows = planted_rows(5, seed=8)
     with serve(inline_max_rows=inline_max_rows) as client:
         wait_for(lambda: client.get("/readyz").status_code == 200)
@@ -111,7 +111,7 @@ def test_threaded_and_inline_scoring_agree(serve: Serve, inline_max_rows: int) -
 
 
 def test_too_many_instances_or_bytes_is_413(serve: Serve) -> None:
-    registry.promote(register(small_model(seed=4, feature_set_hash=FEATURE_SET_HASH), seed=4), force=False)
+    registry.set_champion(register(small_model(seed=4, feature_set_hash=FEATURE_SET_HASH), seed=4))
     rows = planted_rows(6, seed=9)
     with serve(max_batch=5, max_body_bytes=4000) as client:
         wait_for(lambda: client.get("/readyz").status_code == 200)
@@ -125,7 +125,7 @@ def test_too_many_instances_or_bytes_is_413(serve: Serve) -> None:
 
 
 def test_invalid_features_are_422_naming_them(serve: Serve) -> None:
-    registry.promote(register(small_model(seed=5, feature_set_hash=FEATURE_SET_HASH), seed=5), force=False)
+    registry.set_champion(register(small_model(seed=5, feature_set_hash=FEATURE_SET_HASH), seed=5))
     row = planted_rows(1, seed=10)[0]
     del row["feature_3"]
     with serve() as client:

@@ -1,4 +1,4 @@
-"""Hot reload: promotion under concurrent load, broken versions, feature-set hash mismatch."""
+"""Hot reload: promotion and rollback under concurrent load, broken versions, feature-set hash mismatch."""
 
 import threading
 from collections.abc import Callable
@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 
 from scoring_service.registered import planted_rows, register, small_model
 from scoring_service.support import Serve, json_logs, served_version, wait_for
+from services.common.migrations import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH
-from services.model import registry
+from services.model import audit, lifecycle, registry
 from services.model.model import BOOSTER_FILE, CALIBRATOR_FILE
 
 CLIENTS = 4
@@ -30,7 +31,7 @@ def fire(client: TestClient, body: dict, stop: threading.Event, out: list[tuple[
 def test_promotion_under_concurrent_requests_switches_once_without_errors(serve: Serve) -> None:
     old_model, new_model = (small_model(seed, FEATURE_SET_HASH) for seed in (11, 12))
     old, new = register(old_model, seed=11), register(new_model, seed=12)
-    registry.promote(old, force=True)
+    registry.set_champion(old)
     row = planted_rows(1, seed=13)[0]
     values = np.array([[row[name] for name in old_model.feature_names]])
     expected = {old: old_model.predict_pd(values)[0], new: new_model.predict_pd(values)[0]}
@@ -46,7 +47,7 @@ def test_promotion_under_concurrent_requests_switches_once_without_errors(serve:
         for thread in threads:
             thread.start()
         wait_for(lambda: all(len(out) >= 10 for out in results))
-        registry.promote(new, force=True)
+        registry.set_champion(new)
         wait_for(lambda: all(any(version == new for _, version, _ in out[-5:]) for out in results))
         stop.set()
         for thread in threads:
@@ -58,6 +59,47 @@ def test_promotion_under_concurrent_requests_switches_once_without_errors(serve:
         switch = versions.index(new)
         assert versions == [old] * switch + [new] * (len(versions) - switch)  # one switch, never back
         assert all(pd_value == pytest.approx(expected[version]) for _, version, pd_value in out)
+
+
+def test_rollback_under_concurrent_requests_returns_to_the_previous_champion_without_errors(
+    serve: Serve, database_url: str
+) -> None:
+    """The rollback moves the alias the same way a promotion does: every request answered, by one
+    version then the other, never back."""
+    migrate(database_url)
+    old_model, new_model = (small_model(seed, FEATURE_SET_HASH) for seed in (21, 22))
+    old, new = register(old_model, seed=21), register(new_model, seed=22)
+    for version in (old, new):  # two promotions in the audit history (their gates are lifecycle tests')
+        registry.set_champion(version)
+        audit.record(database_url, audit.Event.PROMOTED, version, "carol", {})
+    row = planted_rows(1, seed=23)[0]
+    values = np.array([[row[name] for name in old_model.feature_names]])
+    expected = {old: old_model.predict_pd(values)[0], new: new_model.predict_pd(values)[0]}
+    assert expected[old] != pytest.approx(expected[new])
+
+    results: list[list[tuple[int, str, float]]] = [[] for _ in range(CLIENTS)]
+    stop = threading.Event()
+    with serve() as client:
+        wait_for(lambda: served_version(client) == new)
+        threads = [
+            threading.Thread(target=fire, args=(client, {"features": row}, stop, out)) for out in results
+        ]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: all(len(out) >= 10 for out in results))
+        assert lifecycle.rollback(database_url, "erin", "under load") == (old, new)
+        wait_for(lambda: all(any(version == old for _, version, _ in out[-5:]) for out in results))
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    for out in results:
+        assert {status for status, _, _ in out} == {200}
+        versions = [version for _, version, _ in out]
+        switch = versions.index(old)
+        assert versions == [new] * switch + [old] * (len(versions) - switch)
+        assert all(pd_value == pytest.approx(expected[version]) for _, version, pd_value in out)
+    assert audit.history(database_url)[-1].event == audit.Event.ROLLED_BACK
 
 
 def corrupt_booster(directory: Path) -> None:
@@ -73,17 +115,17 @@ def test_a_broken_version_never_serves_and_the_previous_one_is_kept(
     serve: Serve, damage: Callable[[Path], None], capfd: pytest.CaptureFixture[str]
 ) -> None:
     broken = register(small_model(14, FEATURE_SET_HASH), seed=14, damage=damage)
-    registry.promote(broken, force=True)
+    registry.set_champion(broken)
     with serve() as client:
         wait_for(lambda: any("cannot load" in line["message"] for line in json_logs(capfd.readouterr().out)))
         assert client.get("/readyz").status_code == 503
 
     good = register(small_model(15, FEATURE_SET_HASH), seed=15)
-    registry.promote(good, force=True)
+    registry.set_champion(good)
     with serve() as client:
         wait_for(lambda: served_version(client) == good)
         capfd.readouterr()
-        registry.promote(broken, force=True)
+        registry.set_champion(broken)
         logs: list[dict] = []
         wait_for(lambda: logs.extend(json_logs(capfd.readouterr().out)) or _failed(logs, broken))
         assert served_version(client) == good
@@ -98,7 +140,7 @@ def _failed(logs: list[dict], version: str) -> bool:
 def test_a_model_trained_on_another_feature_set_is_refused(
     serve: Serve, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    registry.promote(register(small_model(17, "stale-feature-set"), seed=17), force=True)
+    registry.set_champion(register(small_model(17, "stale-feature-set"), seed=17))
     with serve() as client:
         logs: list[dict] = []
         wait_for(lambda: logs.extend(json_logs(capfd.readouterr().out)) or _failed(logs, "1"))

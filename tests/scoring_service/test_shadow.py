@@ -23,7 +23,7 @@ def champion_and_challenger() -> tuple[dict[str, ScoringModel], str, str]:
         model = small_model(seed, FEATURE_SET_HASH)
         models[register(model, seed)] = model
     champion, challenger = models
-    registry.promote(champion, force=True)
+    registry.set_champion(champion)
     return models, champion, challenger
 
 
