@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from explainer.datasets import Trained, train_on
 from services.data.synth import generate
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
@@ -15,6 +14,7 @@ from services.feature_definitions.catalog import NAMES
 from services.feature_definitions.families import catalogue
 from services.features.files import labelled_features
 from services.training.cross_validation import MONOTONE_DIRECTIONS
+from tests.explainer.datasets import Trained, train_on
 
 SYNTHETIC_CLIENTS = 3000
 _BANNED = re.compile(r"\b(nan|none|null|inf|infinity)\b|than usual|[a-z0-9]+_[a-z0-9_]+", re.IGNORECASE)

@@ -10,7 +10,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from explainer.datasets import Trained, train_on
 from services.data.synth import generate
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
 from services.feature_definitions.catalog import NAMES, compute_features
@@ -18,6 +17,7 @@ from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
 from services.features.files import labelled_features, read_table
 from services.model.policy import InputProfile
 from services.training.pipeline import CATEGORICAL
+from tests.explainer.datasets import Trained, train_on
 
 CLIENTS = 2000
 APPLICATIONS = 25  # refused or review applications searched per test
