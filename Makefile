@@ -21,7 +21,7 @@ services:
 
 test: install services
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -q
 
 lint: install
 	$(BIN)/ruff check .

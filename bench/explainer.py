@@ -31,6 +31,8 @@ from sqlalchemy.engine import make_url
 from threadpoolctl import threadpool_limits
 
 from bench._measure import cpu_seconds
+from loopback.processes import REPO, RedisServer, Worker, free_port, wait_for
+from loopback.registry import register_version
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
 from services.explainer.cache import RecordStore
@@ -42,7 +44,6 @@ from services.feature_definitions.catalog import NAMES
 from services.gateway.settings import GatewaySettings
 from services.model.calibration import fit_calibrator
 from services.model.model import ScoringModel
-from tests.explainer.stack import REPO, RedisServer, Worker, free_port, register_version, wait_for
 
 FEATURES = 500
 TREES = 500

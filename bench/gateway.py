@@ -14,7 +14,6 @@ write).
 import json
 import os
 import random
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -24,12 +23,10 @@ from sqlalchemy.engine import make_url
 from bench._measure import cpu_seconds
 from bench._wrk import WrkRequest, load
 from bench.explainer import start_mlflow
+from loopback.platform import Platform, running_platform
 from services.common.db import drop_database, make_engine
 from services.common.settings import CommonSettings
 from services.gateway.key_store import create_key
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' platform helpers
-from gateway.platform import Platform, running_platform
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "15"))

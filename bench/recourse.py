@@ -1,7 +1,7 @@
 """Recourse benchmark: the explainer worker's time per refusal for its offers (raw rows -> searched,
 scored, approved offers), p50/p99 against the 500 ms target, and the share of refusals with an offer.
 
-A model trained as `credit train` trains one (tests/explainer/datasets.py) on synthetic clients like the
+A model trained as `credit train` trains one (loopback/trained.py) on synthetic clients like the
 demo's; the refusals are the distinct held-out applications it refuses or sends to review, each run
 through the worker's own recourse step (`recourse_of`) as a new applicant's job (raw application and
 history in the job, as the gateway queues it: no Postgres read is timed). Every error counts.
@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from loopback.trained import train_on
 from services.data.synth import generate
 from services.explainer.jobs import recourse_of
 from services.explainer.schemas import Job
@@ -27,7 +28,6 @@ from services.features.files import labelled_features, read_table
 from services.model.model import ScoringModel
 from services.model.policy import InputProfile
 from services.training.pipeline import CATEGORICAL
-from tests.explainer.datasets import train_on
 
 CLIENTS = 8_000
 SEED = 31

@@ -7,17 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway.conftest import gateway, make_key, stack  # noqa: F401  (fixtures: pytest finds them by name)
-from gateway.platform import Platform
-from scoring.conftest import mlflow_server  # noqa: F401
 
+from loopback.platform import Platform
 from services.gateway.downstream import Downstream
 
 Ask = Callable[[str, Callable[[Downstream], Awaitable[Any]]], Any]
 
 
 @pytest.fixture
-def ask(stack: Platform) -> Ask:  # noqa: F811
+def ask(stack: Platform) -> Ask:
     """`ask("scoring", lambda d: ScoringClient(d).model())`: one call through a gateway client, on its own
     event loop and connection pool (the gateway's own, in-process)."""
     urls = {"features": stack.features.url, "scoring": stack.scoring.url, "monitoring": stack.monitoring.url}
@@ -36,7 +34,7 @@ def ask(stack: Platform) -> Ask:  # noqa: F811
 
 
 @pytest.fixture
-def raw(stack: Platform) -> Callable[..., tuple[int, Any]]:  # noqa: F811
+def raw(stack: Platform) -> Callable[..., tuple[int, Any]]:
     """`raw("features", "GET", "/features/1")`: a service's real answer as (status, decoded JSON)."""
     urls = {"features": stack.features.url, "scoring": stack.scoring.url, "monitoring": stack.monitoring.url}
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from gateway.platform import Platform
 from pydantic import ValidationError
 
+from loopback.platform import Platform
 from services.contracts.events import (
     DECISION_FIELD,
     DECISIONS_STREAM,

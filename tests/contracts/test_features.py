@@ -6,9 +6,9 @@ from typing import Any
 
 import orjson
 import pytest
-from gateway.platform import Platform
-
 from contracts.conftest import Ask
+
+from loopback.platform import Platform
 from services.common.http import ApiError
 from services.contracts.features import FeatureDistribution, FeatureVector
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES

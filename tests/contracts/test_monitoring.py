@@ -10,10 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
-from fastapi.testclient import TestClient
-from gateway.platform import Platform
-
 from contracts.conftest import Ask
+from fastapi.testclient import TestClient
+
+from loopback.platform import Platform
 from services.common.http import ApiError
 from services.contracts.outcomes import OutcomeIn, OutcomesIn, OutcomesSettled
 from services.contracts.reviews import DecisionRecord, PendingReviews

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
-from gateway.platform import Platform
-
 from contracts.conftest import Ask
+
+from loopback.platform import Platform
 from services.common.http import ApiError
 from services.contracts.scoring import ModelDescription, PredictRequest, PredictResponse
 from services.gateway.clients import FeaturesClient, ScoringClient, hot_json, parsed

@@ -7,11 +7,11 @@ from typing import Any
 
 import polars as pl
 import pytest
-from domain_cases import VALID_APPLICATION, application_cases, history_cases
 
 from services.data.domains import DOMAINS, domain_table, frame_violations, row_violations, typed_frame
 from services.data.synth import generate
 from services.data.tables import TABLES_BY_NAME
+from tests.domain_cases import VALID_APPLICATION, application_cases, history_cases
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "domains.md"
 

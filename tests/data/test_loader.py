@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import Result
-from domain_cases import application_cases
 from typer.testing import CliRunner
 
 from services.common.migrations import MIGRATIONS, migrate
@@ -22,6 +21,7 @@ from services.data.loader import load_directory
 from services.data.sources import table_for_file
 from services.data.synth import generate
 from services.data.tables import TABLES
+from tests.domain_cases import application_cases
 
 Query = Callable[[str], list[tuple[Any, ...]]]
 Load = Callable[..., Result]

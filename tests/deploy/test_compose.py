@@ -11,13 +11,13 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from deploy.stack import COMPOSE, REPO, built_services, compose_config, env_file, services
 from services.common.settings import CommonSettings
 from services.explainer.settings import ExplainerSettings
 from services.features.settings import FeaturesSettings
 from services.gateway.settings import GatewaySettings
 from services.monitoring.settings import MonitoringSettings
 from services.scoring.settings import ScoringSettings
+from tests.deploy.stack import COMPOSE, REPO, built_services, compose_config, env_file, services
 
 PUBLISHED = {"gateway", "grafana", "mlflow"}
 STATEFUL = {"postgres": "postgres-data", "redis": "redis-data", "mlflow": "mlflow-artifacts"}

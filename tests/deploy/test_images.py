@@ -14,7 +14,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from deploy.stack import (
+from services.cli import COMMANDS
+from tests.deploy.stack import (
     COMPOSE,
     REPO,
     built_services,
@@ -26,7 +27,6 @@ from deploy.stack import (
     services,
     stage_chain,
 )
-from services.cli import COMMANDS
 
 TARGETS = ("api", "ml")
 # Run in a subprocess: import the modules (argv[2:]) as in an image holding only the distributions in

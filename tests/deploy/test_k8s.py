@@ -13,13 +13,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy.stack import REPO, built_services
 from services.common.settings import CommonSettings
 from services.explainer.settings import ExplainerSettings
 from services.features.settings import FeaturesSettings
 from services.gateway.settings import GatewaySettings
 from services.monitoring.settings import MonitoringSettings
 from services.scoring.settings import ScoringSettings
+from tests.deploy.stack import REPO, built_services
 
 KUBECTL = Path(sys.executable).with_name("kubectl")
 OVERLAYS = ("small", "large")

@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
-from explainer.stack import free_port
 
-from deploy.stack import REPO
+from loopback.processes import free_port
+from tests.deploy.stack import REPO
 
 SCRIPT = REPO / "scripts" / "ensure-services.sh"
 

@@ -11,7 +11,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from explainer.stack import RedisServer, free_port
+from loopback.processes import RedisServer, free_port
 from services.explainer.cache import Record, RecordStore, explanation_id, record_key
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK
 from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable

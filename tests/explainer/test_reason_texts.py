@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from explainer.datasets import Trained, train_on
+from loopback.trained import Trained, train_on
 from services.data.synth import generate
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version

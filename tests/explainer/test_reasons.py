@@ -6,12 +6,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from explainer.conftest import SmallModel
 from services.explainer.cache import explanation_id
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
 from services.explainer.reasons import Families, describe, principal_reasons
 from services.model.policy import ReviewBand
+from tests.support.models import SmallModel
 
 NAMES = (
     "app_ext_source_3",

@@ -11,7 +11,7 @@ import polars as pl
 import psycopg2.extensions
 import pytest
 
-from explainer.datasets import Trained, train_on
+from loopback.trained import Trained, train_on
 from services.data.synth import generate
 from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for

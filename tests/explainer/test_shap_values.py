@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import shap
 
-from explainer.conftest import NAMES, SmallModel
 from services.explainer.shap_values import VectorMismatch, contributions, vector_for
+from tests.support.models import EXPLAINER_NAMES as NAMES
+from tests.support.models import SmallModel
 
 
 def test_contributions_agree_with_shap_tree_explainer(small: SmallModel) -> None:

@@ -10,13 +10,15 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from explainer.conftest import NAMES, SmallModel, Stack
-from explainer.stack import free_port
+from loopback.processes import free_port
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
 from services.explainer.client import Claim, ExplainerUnavailable, InvalidExplanationRequest
 from services.explainer.drain import Drain
 from services.explainer.jobs import NO_RAW_ROWS
 from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Recourse, Status
+from tests.explainer.stack import Stack
+from tests.support.models import EXPLAINER_NAMES as NAMES
+from tests.support.models import SmallModel
 
 FINAL = {Status.DONE, Status.FAILED}
 

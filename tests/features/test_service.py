@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from domain_cases import application_cases, history_cases
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -18,6 +17,7 @@ from services.features.build import build
 from services.features.cli import features_app
 from services.features.settings import FeaturesSettings
 from services.features.store import read_materialised
+from tests.domain_cases import application_cases, history_cases
 
 APPLICATION = {
     "SK_ID_CURR": 999_001,

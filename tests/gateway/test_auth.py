@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from gateway.platform import Platform
+from loopback.platform import Platform
 from services.common.db import make_engine
 from services.gateway.app import create_app
 

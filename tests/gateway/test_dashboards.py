@@ -12,13 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from explainer.stack import free_port, wait_for
 from mlflow import MlflowClient
-from monitoring.prometheus import prometheus_server, query
 
-from gateway.platform import Platform, champion_on_catalog_names
-from gateway.test_reviews import UNUSUAL
+from loopback.platform import Platform
+from loopback.processes import free_port, wait_for
+from loopback.registry import champion_on_catalog_names
 from services.model.registry import CHALLENGER, MODEL_NAME
+from tests.gateway.test_reviews import UNUSUAL
+from tests.monitoring.prometheus import prometheus_server, query
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboards"
 SCORED = 210  # above the drift job's 200-decision minimum

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
-from gateway.test_reviews import UNUSUAL, logged_record
-from gateway.test_scores import APPLICATION
+from loopback.platform import Platform
 from services.gateway.app import create_app
+from tests.gateway.test_reviews import UNUSUAL, logged_record
+from tests.gateway.test_scores import APPLICATION
 
 
 def decisions_logged(stack: Platform, request_id: str) -> int:

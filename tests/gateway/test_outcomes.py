@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
+from loopback.platform import Platform
 
 LOGGED_WITHIN_S = 20.0
 

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
+from loopback.platform import Platform
 from services.common.db import raw_connection
 from services.feature_definitions.catalog import FEATURE_SET_HASH
 from services.gateway.app import create_app

@@ -2,15 +2,15 @@
 application the gateway put in the job, and its recourse says honestly why there is no offer; an approval
 carries no recourse.
 
-The platform's champion (tests/gateway/platform.py) approves every known client and only sends unusual
+The platform's champion (loopback/platform.py) approves every known client and only sends unusual
 inputs to review, so offers themselves are checked against a trained model in tests/explainer."""
 
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
-from gateway.test_scores import APPLICATION, poll
+from loopback.platform import Platform
+from tests.gateway.test_scores import APPLICATION, poll
 
 
 def explained(gateway: TestClient, key: str, body: dict[str, object]) -> tuple[str, dict[str, object]]:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
-from gateway.processes import Service
+from loopback.platform import Platform
+from loopback.processes import Service
 
 
 @pytest.fixture

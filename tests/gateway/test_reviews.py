@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
-from gateway.test_scores import APPLICATION
+from loopback.platform import Platform
+from tests.gateway.test_scores import APPLICATION
 
 UNUSUAL = {**APPLICATION, "AMT_INCOME_TOTAL": 90_000_000.0}  # outside the champion's training range
 

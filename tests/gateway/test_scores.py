@@ -9,14 +9,14 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from domain_cases import application_cases
 from fastapi.testclient import TestClient
 
-from gateway.platform import Platform
+from loopback.platform import Platform
 from services.explainer.cache import Record, record_key
 from services.explainer.schemas import Status
 from services.features.schemas import REQUIRED_APPLICATION_FIELDS
 from services.gateway.app import create_app
+from tests.domain_cases import application_cases
 
 APPLICATION = {
     "SK_ID_CURR": 990_001,

@@ -2,9 +2,9 @@
 one line naming the rule, never a traceback."""
 
 import pytest
+from model.versions import fit, register
 from typer.testing import CliRunner
 
-from model.versions import fit, register
 from services.cli import app
 from services.model import registry
 from services.model.model_store import resolve_alias

@@ -7,8 +7,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 from mlflow import MlflowClient
-
 from model.versions import NAMES, fit, register, rows
+
 from services.model import audit, lifecycle, registry
 from services.model.audit import Event
 from services.model.gates import GateSettings, Status

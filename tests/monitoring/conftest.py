@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 import redis
 
-from monitoring.synth_features import synth_features
 from services.common.migrations import migrate
 from services.monitoring.settings import MonitoringSettings
+from tests.monitoring.synth_features import synth_features
 
 SYNTH_CLIENTS = 2000  # above 1,000 rows Evidently picks distance tests, as in production windows
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import psycopg2
 import redis
-from explainer.stack import RedisServer, wait_for
 from fastapi.testclient import TestClient
 
-from monitoring.factories import count, decision, publish, write_decisions
+from loopback.processes import RedisServer, wait_for
 from services.monitoring.app import create_app
 from services.monitoring.consumer import StreamConsumer, run_in_thread
 from services.monitoring.metrics import CONSUMER_ERRORS
 from services.monitoring.settings import MonitoringSettings
+from tests.monitoring.factories import count, decision, publish, write_decisions
 
 N = 250
 

@@ -12,14 +12,19 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from monitoring.factories import decision, decisions_from_features, reference_from_features, write_decisions
-from monitoring.registry import VALIDATION_AUC, registry_with_version
 from services.cli import app as credit
 from services.feature_definitions.catalog import NAMES
 from services.monitoring.app import create_app
 from services.monitoring.reference import REFERENCE_ARTIFACT
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
+from tests.monitoring.factories import (
+    decision,
+    decisions_from_features,
+    reference_from_features,
+    write_decisions,
+)
+from tests.support.registered import VALIDATION_AUC, registry_with_version
 
 # The application features (the first 150 include every drifted application column): the full feature
 # set is tested in test_drift.py; here the job around the tests is under test, so keep it quick.

@@ -11,11 +11,11 @@ from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
 
-from monitoring.factories import count, decision, write_decisions
 from services.common.db import ensure_database
 from services.common.migrations import MIGRATIONS, migrate
 from services.monitoring.app import create_app
 from services.monitoring.settings import MonitoringSettings
+from tests.monitoring.factories import count, decision, write_decisions
 
 NOW = datetime.now(UTC)
 

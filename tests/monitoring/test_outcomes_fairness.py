@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from monitoring.factories import decision, write_decisions
 from services.common.db import drop_database
 from services.monitoring.app import create_app
 from services.monitoring.settings import MonitoringSettings
+from tests.monitoring.factories import decision, write_decisions
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ import polars as pl
 import psycopg2
 import pytest
 import uvicorn
-from explainer.stack import free_port
 
-from monitoring.prometheus import prometheus_server, query
+from loopback.processes import free_port
 from services.monitoring import drift_store
 from services.monitoring.app import create_app
 from services.monitoring.drift import compare
 from services.monitoring.drift_store import RunRecord
 from services.monitoring.settings import MonitoringSettings
+from tests.monitoring.prometheus import prometheus_server, query
 
 STARTUP_SECONDS = 60
 

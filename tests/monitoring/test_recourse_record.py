@@ -5,10 +5,10 @@ of every decision pointing to that explanation."""
 import redis
 from fastapi.testclient import TestClient
 
-from monitoring.factories import count, decision, publish
 from services.monitoring.app import create_app
 from services.monitoring.consumer import StreamConsumer
 from services.monitoring.settings import MonitoringSettings
+from tests.monitoring.factories import count, decision, publish
 
 RECOURSE = {
     "offers": [

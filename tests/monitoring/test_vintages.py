@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from monitoring.factories import decision, write_decisions
 from services.monitoring.app import create_app
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.vintages import first_of_month, jeffreys
+from tests.monitoring.factories import decision, write_decisions
 
 
 def month(back: int) -> tuple[str, datetime]:

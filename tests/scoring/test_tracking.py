@@ -8,11 +8,11 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from scoring.planted import planted_training_set
 from services.cli import app
 from services.model import mlflow_uri, model_store, registry
 from services.training.cli import train_and_register
 from services.training.cross_validation import TrainingConfig
+from tests.support.models import planted_training_set
 
 SMALL = TrainingConfig(trials=1, folds=3, threads=1)  # one thread per xdist worker
 EXPECTED_ARTIFACTS = {

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scoring.planted import planted_training_set
 from services.training.cross_validation import (
     BASE_PARAMS,
     LARGE_DATA_ROWS,
@@ -20,6 +19,7 @@ from services.training.cross_validation import (
 from services.training.dataset import TrainingDataError, check_training_set
 from services.training.pipeline import train
 from services.training.tuning import confirm, search_space
+from tests.support.models import planted_training_set
 
 
 def test_lightgbm_beats_baselines_on_planted_signal() -> None:

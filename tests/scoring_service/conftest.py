@@ -1,4 +1,4 @@
-"""The scoring service against real parts: the MLflow server of tests/scoring (Postgres-backed registry),
+"""The scoring service against real parts: the session's MLflow server (`tracking_uri`, Postgres-backed),
 the real features service in a subprocess, local Redis. The service app runs in-process (TestClient)."""
 
 import subprocess
@@ -10,16 +10,14 @@ from contextlib import contextmanager
 import httpx
 import pytest
 import redis
-from explainer.stack import free_port
 from fastapi.testclient import TestClient
-from scoring.conftest import mlflow_server, tracking_uri
 
-from scoring_service.support import Serve, wait_for
+from loopback.processes import free_port
 from services.common.settings import CommonSettings
 from services.scoring.app import create_app
 from services.scoring.settings import ScoringSettings
+from tests.scoring_service.support import Serve, wait_for
 
-__all__ = ["mlflow_server", "tracking_uri"]  # fixtures re-exported from tests/scoring
 STARTUP_SECONDS = 60
 
 

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from scoring_service.registered import planted_rows, register, small_model
-from scoring_service.support import Serve, served_version, wait_for
 from services.feature_definitions.catalog import FEATURE_SET_HASH
 from services.model import registry
 from services.model.model import ScoringModel
+from tests.scoring_service.support import Serve, served_version, wait_for
+from tests.support.models import planted_rows, small_model
+from tests.support.registered import register
 
 
 def expected(model: ScoringModel, rows: list[dict[str, float | None]]) -> tuple[list[float], list[str]]:

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from scoring_service.registered import planted_rows, register, small_model
-from scoring_service.support import Serve, json_logs, served_version, wait_for
 from services.common.migrations import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH
 from services.model import audit, lifecycle, registry
 from services.model.model import BOOSTER_FILE, CALIBRATOR_FILE
+from tests.scoring_service.support import Serve, json_logs, served_version, wait_for
+from tests.support.models import planted_rows, small_model
+from tests.support.registered import register
 
 CLIENTS = 4
 

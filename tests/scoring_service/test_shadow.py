@@ -3,17 +3,18 @@
 import numpy as np
 import pytest
 import redis
-from explainer.stack import free_port
 from fastapi.testclient import TestClient
 
-from scoring_service.registered import planted_rows, register, small_model
-from scoring_service.support import Serve, json_logs, wait_for
+from loopback.processes import free_port
 from services.common.settings import CommonSettings
 from services.feature_definitions.catalog import FEATURE_SET_HASH
 from services.model import registry
 from services.model.model import ScoringModel
 from services.monitoring.consumer import parse, stream_kinds
 from services.monitoring.settings import MonitoringSettings
+from tests.scoring_service.support import Serve, json_logs, wait_for
+from tests.support.models import planted_rows, small_model
+from tests.support.registered import register
 
 
 def champion_and_challenger() -> tuple[dict[str, ScoringModel], str, str]:

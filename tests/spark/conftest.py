@@ -3,17 +3,17 @@
 `local-cluster[2,1,1024]` runs a master, two workers and two executor JVMs (each with its own Python
 workers) beside the driver: tasks cross process boundaries and the shuffle goes over the network, as on a
 cluster. One cluster per session (JVM start-up is the slow part); every test of tests/spark runs on the
-same xdist worker (the `spark` group), so there is never a second cluster.
+same xdist worker (its group in tests/support/scheduling.py), so there is never a second cluster.
 """
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from explainer.stack import wait_for
 from pyspark.sql import SparkSession
-from throwaway_db import throwaway_url
 
+from loopback.databases import throwaway_url
+from loopback.processes import wait_for
 from services.common.db import drop_database, ensure_database
 from services.common.migrations import migrate
 from services.common.spark import SparkSettings, spark_session

@@ -10,14 +10,12 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 import pytest
-from explainer.stack import register_version
-from features.test_parity import assert_same_vectors
 from mlflow import MlflowClient
 from pyspark.sql import SparkSession
-from scoring.conftest import mlflow_server, tracking_uri
-from throwaway_db import throwaway_url
 from typer.testing import CliRunner
 
+from loopback.databases import throwaway_url
+from loopback.registry import register_version
 from services.cli import app
 from services.common.db import drop_database, ensure_database, make_engine
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
@@ -26,9 +24,7 @@ from services.model.calibration import fit_calibrator
 from services.model.cost import best_threshold
 from services.model.model import ScoringModel
 from services.model.registry import CHAMPION, MODEL_NAME
-
-__all__ = ["mlflow_server", "tracking_uri"]  # fixtures re-exported from tests/scoring
-pytestmark = pytest.mark.xdist_group("spark")  # one cluster: every test here on the same xdist worker
+from tests.features.test_parity import assert_same_vectors
 
 
 def invoke(args: list[str]) -> tuple[int, str]:

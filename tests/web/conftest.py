@@ -1,7 +1,7 @@
 """The officers' page in headless Chromium (Debian's, driven by Playwright) against the real platform.
 
-The platform comes from the gateway tests' `stack` fixture (imported, so this folder gets its own
-instance of it); every web test is in one xdist group, so only one worker starts it. Each test gets a
+The platform is the worker's `stack` (tests/conftest.py), the one the gateway tests use; gateway and web
+tests are one xdist group (tests/support/scheduling.py), so one worker starts it. Each test gets a
 fresh browser context (empty session storage) and leaves a full-page screenshot in tests/web/artifacts/
 (git-ignored), failed or not.
 """
@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from gateway.conftest import make_key, stack  # noqa: F401  (fixtures: pytest finds them by name)
-from gateway.platform import Platform
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
-from scoring.conftest import mlflow_server  # noqa: F401
+
+from loopback.platform import Platform
 
 CHROMIUM = "/usr/bin/chromium"  # from scripts/install-system-deps.sh; never `playwright install`
 CHROMIUM_ARGS = [
@@ -63,7 +62,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def officer(
     browser: Browser,
-    stack: Platform,  # noqa: F811
+    stack: Platform,
     request: pytest.FixtureRequest,
 ) -> Iterator[Officer]:
     context = browser.new_context(base_url=stack.gateway.url, viewport={"width": 1280, "height": 900})

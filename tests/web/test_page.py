@@ -3,14 +3,12 @@
 import re
 from collections.abc import Callable
 
-import pytest
-from gateway.platform import Platform
 from playwright.sync_api import Page, Route, expect
 
+from loopback.platform import Platform
 from services.feature_definitions.families import FAMILIES
-from web.conftest import Officer
+from tests.web.conftest import Officer
 
-pytestmark = pytest.mark.xdist_group("web")  # one platform for all of them (see conftest.py)
 EXPLANATION_WAIT_MS = 60_000
 EXPLANATIONS = "**/v1/explanations/*"
 

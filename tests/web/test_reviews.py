@@ -7,14 +7,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from gateway.platform import Platform
-from gateway.test_reviews import UNUSUAL
 from playwright.sync_api import expect
 
-from web.conftest import Officer
-from web.test_page import EXPLANATION_WAIT_MS, save_key
-
-pytestmark = pytest.mark.xdist_group("web")
+from loopback.platform import Platform
+from tests.gateway.test_reviews import UNUSUAL
+from tests.web.conftest import Officer
+from tests.web.test_page import EXPLANATION_WAIT_MS, save_key
 
 
 def queued_review(stack: Platform, key: str, request_id: str) -> None:

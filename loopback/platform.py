@@ -1,6 +1,10 @@
-"""The whole platform on loopback for gateway tests and the gateway benchmark: Postgres with real rows and
-built features, a throwaway redis-server, a champion model in a given MLflow server, the features, scoring,
-monitoring and gateway services as uvicorn processes and (optionally) a Celery explainer worker."""
+"""The whole platform on loopback for the gateway tests and the gateway benchmark: Postgres with real rows
+and built features, a throwaway redis-server, a champion model in a given MLflow server, the features,
+scoring, monitoring and gateway services as uvicorn processes and (optionally) a Celery explainer worker.
+
+The real history heads do not join with the application sample, so `write_joined_real_rows` re-keys them
+onto sample applications: values stay real, and every history table has clients to aggregate over.
+"""
 
 import json
 import uuid
@@ -10,28 +14,53 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import lightgbm as lgb
-import numpy as np
 import polars as pl
 import redis
-from explainer.stack import RedisServer, Worker, free_port, register_version
-from features.conftest import write_joined_real_rows
-from mlflow import MlflowClient
-from sklearn.metrics import roc_auc_score
-from sqlalchemy.engine import make_url
 
-from gateway.processes import Service
+from loopback.databases import throwaway_url
+from loopback.processes import RedisServer, Service, Worker, free_port
+from loopback.registry import champion_on_catalog_names
 from services.common.db import drop_database
 from services.common.migrations import migrate
-from services.common.settings import CommonSettings
 from services.data.loader import load_directory
-from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.features.build import build
 from services.gateway.settings import GatewaySettings
-from services.model.calibration import fit_calibrator
-from services.model.model import ScoringModel
-from services.model.policy import REVIEW_SHARE, InputProfile, ReviewBand
-from services.model.registry import MODEL_NAME
+
+APPLICATIONS = 250  # sample applications in the joined set
+WITH_HISTORY = 60  # of which this many receive the re-keyed history rows
+HISTORY_FILES = (
+    "bureau.csv",
+    "previous_application.csv",
+    "POS_CASH_balance.csv",
+    "installments_payments.csv",
+    "credit_card_balance.csv",
+)
+
+
+def _read(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema_length=0)  # strings: values are written back exactly as read
+
+
+def _rekey(frame: pl.DataFrame, column: str, targets: list[str]) -> pl.DataFrame:
+    """Map each distinct value of `column`, in order of appearance, onto `targets` cyclically."""
+    distinct = frame[column].unique(maintain_order=True).to_list()
+    mapping = {value: targets[i % len(targets)] for i, value in enumerate(distinct)}
+    return frame.with_columns(pl.col(column).replace_strict(mapping))
+
+
+def write_joined_real_rows(real_data_dir: Path, out: Path) -> list[int]:
+    """Real sample applications + real history heads re-keyed onto them; returns the application ids."""
+    heads = real_data_dir / "heads"
+    applications = _read(real_data_dir / "application_train_sample.csv").head(APPLICATIONS)
+    applications.write_csv(out / "application_train.csv")
+    ids = applications["SK_ID_CURR"].to_list()
+    for name in HISTORY_FILES:
+        _rekey(_read(heads / name), "SK_ID_CURR", ids[:WITH_HISTORY]).write_csv(out / name)
+    bureau_ids = _read(out / "bureau.csv")["SK_ID_BUREAU"].to_list()
+    _rekey(_read(heads / "bureau_balance.csv"), "SK_ID_BUREAU", bureau_ids).write_csv(
+        out / "bureau_balance.csv"
+    )
+    return [int(i) for i in ids]
 
 
 @dataclass(frozen=True)
@@ -67,53 +96,8 @@ class Platform:
             client.close()
 
 
-# What the platform's champion "saw in training": the features' vectors are not its random training rows,
-# so the profile is set by hand, one rule of each kind the gateway tests exercise.
-PROFILE = InputProfile(
-    ranges={"app_amt_income_total": (25_000.0, 5_000_000.0)},
-    categories={"app_code_gender_code": (0.0, 1.0)},  # F, M: XNA is unseen
-    relied_on=("app_ext_source_1", "app_ext_source_2", "app_ext_source_3"),
-    min_present=1,
-)
-
-
-def champion_on_catalog_names(
-    tracking_uri: str, rows: int = 2000, seed: int = 11, alias: str = "champion"
-) -> str:
-    """A small LightGBM ScoringModel over the catalog's feature names (so the features service's vectors fit
-    it), registered as the training pipeline lays it out (with its AUC as `val_roc_auc`) and given `alias`;
-    returns its version. Risk falls with the external scores, as in the real data."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(rows, len(NAMES)))
-    safe = [NAMES.index(n) for n in ("app_ext_source_2", "app_ext_source_3")]
-    y = (rng.random(rows) < 1 / (1 + np.exp(1.5 + x[:, safe].sum(axis=1)))).astype(int)
-    params = {"objective": "binary", "num_leaves": 8, "learning_rate": 0.1, "verbose": -1, "seed": seed}
-    booster = lgb.train(params, lgb.Dataset(x, y, feature_name=list(NAMES)), num_boost_round=30)
-    calibrator = fit_calibrator(booster.predict(x), y)
-    pd_values = calibrator.transform(booster.predict(x))
-    threshold = float(np.quantile(pd_values, 0.8))
-    review = ReviewBand.around(pd_values, threshold, REVIEW_SHARE)
-    model = ScoringModel(booster, calibrator, threshold, NAMES, FEATURE_SET_HASH, review, PROFILE)
-    reference = pl.DataFrame(x[:300], schema=list(NAMES), orient="row").with_columns(
-        pl.Series("SK_ID_CURR", np.arange(300)),
-        pl.Series("TARGET", y[:300]),
-        pl.Series("PD", pd_values[:300]),
-        pl.Series("DECISION", model.decide(pd_values[:300])),
-    )
-    version = register_version(model, reference, tracking_uri)
-    client = MlflowClient(tracking_uri)
-    client.set_model_version_tag(MODEL_NAME, version, "val_roc_auc", f"{roc_auc_score(y, pd_values):.6f}")
-    client.set_registered_model_alias(MODEL_NAME, alias, version)
-    return version
-
-
-def _throwaway_url() -> str:
-    base = make_url(CommonSettings().database_url)
-    return base.set(database=f"credit_test_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
-
-
 def _database_with_features(real_data_dir: Path, work: Path) -> tuple[str, list[int]]:
-    url = _throwaway_url()
+    url = throwaway_url()
     migrate(url)
     ids = write_joined_real_rows(real_data_dir, work)
     load_directory(url, work)

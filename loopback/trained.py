@@ -1,6 +1,6 @@
-"""Models trained on real and synthetic clients for the reason tests, the way `credit train` trains one
-(default parameters, monotone constraints, gender masked unless included), calibrated, thresholded,
-with the review band around the threshold."""
+"""Models trained on real and synthetic clients for the reason and recourse tests and the recourse bench,
+the way `credit train` trains one (default parameters, monotone constraints, gender masked unless
+included), calibrated, thresholded, with the review band around the threshold."""
 
 from dataclasses import dataclass
 

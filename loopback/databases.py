@@ -1,4 +1,4 @@
-"""Names of throwaway databases in the local PostgreSQL, for fixtures of any scope."""
+"""Names of throwaway databases in the local PostgreSQL (created by whoever uses them, dropped after)."""
 
 import uuid
 

@@ -1,0 +1,68 @@
+"""Versions in a real MLflow registry in the format training writes: on the session's tracking server
+(`register`: plain `scoring/` files and the training tags; the pyfunc flavour is left out, the service
+never loads it and inferring its pip requirements takes ~20 s), or in a SQLite registry of its own in a
+temporary directory where no server is under test (`registry_with_version`)."""
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import polars as pl
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from services.model.evaluation import decision_metrics
+from services.model.model import ScoringModel
+from services.model.model_store import SCORING_ARTIFACT_DIR
+from services.model.registry import CHAMPION, MODEL_NAME, tag_new_version
+from services.monitoring.reference import REFERENCE_ARTIFACT
+from services.training.pipeline import TrainedModel
+from tests.support.models import ROWS, planted_training_set
+
+VALIDATION_AUC = 0.78
+
+
+def registry_with_version(root: Path, reference: pl.DataFrame) -> str:
+    """Tracking URI of a fresh registry holding version 1, the champion, with `reference` logged."""
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("monitoring-tests", artifact_location=(root / "artifacts").as_uri())
+    run = client.create_run(experiment)
+    path = root / REFERENCE_ARTIFACT
+    reference.write_parquet(path)
+    client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model(MODEL_NAME)
+    version = client.create_model_version(MODEL_NAME, run.info.artifact_uri, run_id=run.info.run_id)
+    client.set_model_version_tag(MODEL_NAME, version.version, "val_roc_auc", str(VALIDATION_AUC))
+    client.set_registered_model_alias(MODEL_NAME, CHAMPION, version.version)
+    return uri
+
+
+def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | None = None) -> str:
+    """Log `model`'s plain files in a run, register it, tag it like training does; returns the version.
+
+    `damage` may alter the saved files before they are logged (corrupt or missing artifacts)."""
+    data = planted_training_set(ROWS, seed)
+    pd_values = model.predict_pd(data.x)
+    metrics = decision_metrics(data.y, pd_values, model.threshold)
+    trained = TrainedModel(
+        model, {}, metrics, metrics, data.client_ids, data.x, data.y, pd_values, pl.DataFrame()
+    )
+    # Name the experiment: mlflow caches the active experiment id per process, and another test may have
+    # set one on a different tracking server.
+    mlflow.set_experiment("scoring-service-tests")
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
+        model.save(Path(tmp))
+        if damage is not None:
+            damage(Path(tmp))
+        mlflow.log_artifacts(tmp, SCORING_ARTIFACT_DIR)
+        source = mlflow.get_artifact_uri(SCORING_ARTIFACT_DIR)
+    client = MlflowClient()
+    with contextlib.suppress(MlflowException):  # already registered by an earlier version
+        client.create_registered_model(MODEL_NAME)
+    version = str(client.create_model_version(MODEL_NAME, source, run.info.run_id).version)
+    tag_new_version(version, run.info.run_id, trained, author="tests")
+    return version
