@@ -204,13 +204,14 @@ def test_a_refusals_offers_or_no_offer_statement_show_under_the_reasons(
     }
 
     def with_offer(route: Route) -> None:
-        body = route.fetch().json()
+        response = route.fetch()
+        body = response.json()
         if body.get("result"):
             body["result"] |= {
                 "decision": "refused",
                 "recourse": {"offers": [offer], "statement": offer["text"]},
             }
-        route.fulfill(json=body)
+        route.fulfill(response=response, json=body)  # the gateway's status: 202 while pending
 
     page.route(EXPLANATIONS, with_offer)
     client_id = page.get_by_label("Client id (SK_ID_CURR)")
@@ -229,20 +230,21 @@ def test_an_approval_shows_no_recourse_and_a_no_offer_is_said(
 ) -> None:
     page = officer.page
     save_key(page, make_key(scopes=["score", "explain"]))
-    answers = iter(
-        [None, {"offers": [], "statement": "No offer: no loan of at least 50% of the amount asked."}]
-    )
+    no_offer = {"offers": [], "statement": "No offer: no loan of at least 50% of the amount asked."}
+    approved, refused = stack.client_ids[2], stack.client_ids[3]
+    answers = {approved: None, refused: no_offer}
 
     def with_recourse(route: Route) -> None:
-        body = route.fetch().json()
+        response = route.fetch()
+        body = response.json()
         if body.get("result"):
-            body["result"]["recourse"] = next(answers)
-        route.fulfill(json=body)
+            body["result"]["recourse"] = answers[body["result"]["client_id"]]
+        route.fulfill(response=response, json=body)  # the gateway's status: 202 while pending
 
     page.route(EXPLANATIONS, with_recourse)
-    for expected_hidden in (True, False):
+    for shown, expected_hidden in ((approved, True), (refused, False)):
         client_id = page.get_by_label("Client id (SK_ID_CURR)")
-        client_id.fill(str(stack.client_ids[2 + expected_hidden]))
+        client_id.fill(str(shown))
         client_id.press("Enter")
         expect(page.locator("#explanation-status")).to_contain_text(
             "Explanation ready", timeout=EXPLANATION_WAIT_MS
