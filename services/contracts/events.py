@@ -6,7 +6,7 @@ Consumers validate entries with these strict models, so a malformed entry is rej
 instead of half-written; unknown fields are ignored, so a producer may add one before consumers read it.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -52,3 +52,12 @@ class ShadowEvent(BaseModel):
     champion_pd: float = Field(ge=0.0, le=1.0)
     challenger_version: str
     challenger_pd: float = Field(ge=0.0, le=1.0)
+
+
+class RecourseEvent(BaseModel):
+    """One entry of RECOURSE_STREAM: the explainer worker's offers for one explanation, stored by monitoring
+    with the decision records pointing to it."""
+
+    explanation_id: str = Field(min_length=1)
+    model_version: str = Field(min_length=1)
+    recourse: dict[str, Any] = Field(description="the explanation's recourse: {offers: [...], statement}")

@@ -5,6 +5,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings, platform
+from services.contracts.events import RECOURSE_STREAM
 
 
 class ExplainerSettings(CommonSettings):
@@ -14,7 +15,7 @@ class ExplainerSettings(CommonSettings):
 
     queue: str = "explanations"
     # Where the offers of each refused/review explanation go, for monitoring's decision record.
-    recourse_stream: str = platform("explainer:recourse", "RECOURSE_STREAM")
+    recourse_stream: str = platform(RECOURSE_STREAM, "RECOURSE_STREAM")
     # Explanations are kept this long; a repeated request within it is served from Redis.
     result_ttl_s: int = 86_400
     # A task taken by a worker that dies is redelivered after this many seconds; keep it above the

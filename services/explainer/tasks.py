@@ -14,12 +14,12 @@ import time
 from collections.abc import Sequence
 from functools import cache
 
-import orjson
 import redis
 from celery import Task
 from celery.signals import worker_init
 
 from services.common.logging import log_fields
+from services.contracts.events import DECISION_FIELD, RecourseEvent
 from services.explainer import importance, metrics
 from services.explainer.cache import Record, RecordStore, importance_id
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, app
@@ -130,9 +130,10 @@ def _publish_recourse(records: dict[str, Record]) -> None:
         return
     with store().client.pipeline(transaction=False) as pipe:
         for record_id, result in offers.items():
-            event = {"explanation_id": record_id, "model_version": result["model_version"],
-                     "recourse": result["recourse"]}  # fmt: skip
-            pipe.xadd(settings().recourse_stream, {"data": orjson.dumps(event)})
+            event = RecourseEvent(
+                explanation_id=record_id, model_version=result["model_version"], recourse=result["recourse"]
+            )
+            pipe.xadd(settings().recourse_stream, {DECISION_FIELD: event.model_dump_json()})
         pipe.execute()
 
 

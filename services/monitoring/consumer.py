@@ -20,7 +20,7 @@ import psycopg2.extensions
 import redis
 from pydantic import BaseModel, ValidationError
 
-from services.contracts.events import DECISION_FIELD, DecisionEvent, ShadowEvent
+from services.contracts.events import DECISION_FIELD, DecisionEvent, RecourseEvent, ShadowEvent
 from services.monitoring import events, recourse
 from services.monitoring.metrics import CONSUMER_ERRORS, DECISIONS_LOGGED, STREAM_ENTRIES
 from services.monitoring.settings import MonitoringSettings
@@ -50,7 +50,7 @@ def stream_kinds(settings: MonitoringSettings) -> dict[str, StreamKind]:
     return {
         settings.decisions_stream: StreamKind(DecisionEvent, True, _write_decisions),
         settings.shadow_stream: StreamKind(ShadowEvent, False, events.insert_shadows),
-        settings.recourse_stream: StreamKind(recourse.RecourseEvent, True, recourse.insert_recourse),
+        settings.recourse_stream: StreamKind(RecourseEvent, True, recourse.insert_recourse),
     }
 
 

@@ -3,19 +3,11 @@ stored once per explanation (`decision_recourse`) and shown in the decision reco
 pointing to that explanation."""
 
 from collections.abc import Sequence
-from typing import Any
 
 import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
-from pydantic import BaseModel, Field
 
-
-class RecourseEvent(BaseModel):
-    """One entry of RECOURSE_STREAM, as services/explainer/tasks.py writes it."""
-
-    explanation_id: str = Field(min_length=1)
-    model_version: str = Field(min_length=1)
-    recourse: dict[str, Any] = Field(description="the explanation's recourse: {offers: [...], statement}")
+from services.contracts.events import RecourseEvent
 
 
 def insert_recourse(cur: psycopg2.extensions.cursor, events: Sequence[RecourseEvent]) -> int:
