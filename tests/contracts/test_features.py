@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 import pytest
-from contracts.conftest import Ask
 
 from loopback.platform import Platform
 from services.common.http import ApiError
@@ -14,6 +13,7 @@ from services.contracts.features import FeatureDistribution, FeatureVector
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.gateway.clients import FeaturesClient, parsed, passed_on
 from services.gateway.downstream import Reply
+from tests.contracts.conftest import Ask
 
 
 def test_the_features_services_vector_is_what_the_gateway_reads(ask: Ask, stack: Platform) -> None:

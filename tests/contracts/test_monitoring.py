@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 import pytest
-from contracts.conftest import Ask
 from fastapi.testclient import TestClient
 
 from loopback.platform import Platform
@@ -19,6 +18,7 @@ from services.contracts.outcomes import OutcomeIn, OutcomesIn, OutcomesSettled
 from services.contracts.reviews import DecisionRecord, PendingReviews
 from services.gateway.clients import MonitoringClient, parsed
 from services.gateway.downstream import Reply
+from tests.contracts.conftest import Ask
 
 UNKNOWN_CLIENT = 1
 

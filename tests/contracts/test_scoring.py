@@ -7,13 +7,13 @@ from typing import Any
 
 import orjson
 import pytest
-from contracts.conftest import Ask
 
 from loopback.platform import Platform
 from services.common.http import ApiError
 from services.contracts.scoring import ModelDescription, PredictRequest, PredictResponse
 from services.gateway.clients import FeaturesClient, ScoringClient, hot_json, parsed
 from services.gateway.downstream import Reply
+from tests.contracts.conftest import Ask
 
 
 def test_the_gateways_predict_request_is_what_the_scoring_service_parses() -> None:

@@ -2,12 +2,12 @@
 one line naming the rule, never a traceback."""
 
 import pytest
-from model.versions import fit, register
 from typer.testing import CliRunner
 
 from services.cli import app
 from services.model import registry
 from services.model.model_store import resolve_alias
+from tests.model.versions import fit, register
 
 FAST = ["--gate", "bootstrap_rounds=100", "--gate", "max_changed_share=0.3"]
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 from mlflow import MlflowClient
-from model.versions import NAMES, fit, register, rows
 
 from services.model import audit, lifecycle, registry
 from services.model.audit import Event
 from services.model.gates import GateSettings, Status
 from services.model.model_store import resolve_alias
+from tests.model.versions import NAMES, fit, register, rows
 
 # Models of 3,000 rows differ more between seeds than trained ones: a wider changed-decisions allowance.
 GATES = GateSettings(bootstrap_rounds=100, max_changed_share=0.3)
