@@ -37,11 +37,11 @@ async def score(
 ) -> ScoreResponse:
     """The whole request path, timed from `started`; `status_url` makes an explanation's poll URL."""
     source = "client_id" if body.client_id is not None else "application"
-    vector = await fetch_features(backends.features, body)
+    raw = raw_of(body)
+    vector = await fetch_features(backends.features, body.client_id, raw)
     answer = await backends.scoring.predict(vector.features)
     prediction = answer.predictions[0]
     model_version = answer.model_version
-    raw = raw_of(body)
     claimed = await backends.explanations.claim(model_version, vector.features, vector.client_id, raw)
     explanation = (
         ExplanationRef(id=None, status="unavailable", url=None)
@@ -70,19 +70,21 @@ async def score(
 
 
 def raw_of(body: ScoreRequest) -> RawApplication | None:
-    """A new applicant's fields, for the explainer's recourse offers (a known client's are in Postgres)."""
+    """A new applicant's fields, dumped once for the features service and the explainer's recourse offers
+    (None for a known client: its rows are in Postgres)."""
     if body.application is None:
         return None
     history = None if body.history is None else body.history.model_dump(exclude_none=True)
     return RawApplication(body.application.model_dump(exclude_none=True), history)
 
 
-async def fetch_features(features: FeaturesClient, body: ScoreRequest) -> FeatureVector:
+async def fetch_features(
+    features: FeaturesClient, client_id: int | None, raw: RawApplication | None
+) -> FeatureVector:
     """The vector of a known client (unknown -> 404) or of the application (bad fields -> 422)."""
-    if body.client_id is not None:
-        return await features.vector(body.client_id)
-    history = None if body.history is None else body.history.model_dump(exclude_none=True)
-    return await features.compute(body.application.model_dump(exclude_none=True), history)
+    if raw is None:
+        return await features.vector(client_id)
+    return await features.compute(raw.application, raw.history)
 
 
 def decision_event(response: ScoreResponse, vector: FeatureVector, latency_ms: float) -> DecisionEvent:

@@ -38,21 +38,7 @@ def test_promotion_under_concurrent_requests_switches_once_without_errors(serve:
     expected = {old: old_model.predict_pd(values)[0], new: new_model.predict_pd(values)[0]}
     assert expected[old] != pytest.approx(expected[new])  # otherwise a mixed response could pass unseen
 
-    results: list[list[tuple[int, str, float]]] = [[] for _ in range(CLIENTS)]
-    stop = threading.Event()
-    with serve() as client:
-        wait_for(lambda: served_version(client) == old)
-        threads = [
-            threading.Thread(target=fire, args=(client, {"features": row}, stop, out)) for out in results
-        ]
-        for thread in threads:
-            thread.start()
-        wait_for(lambda: all(len(out) >= 10 for out in results))
-        registry.set_champion(new)
-        wait_for(lambda: all(any(version == new for _, version, _ in out[-5:]) for out in results))
-        stop.set()
-        for thread in threads:
-            thread.join()
+    results = answers_across_a_switch(serve, {"features": row}, old, new, lambda: registry.set_champion(new))
 
     for out in results:
         assert {status for status, _, _ in out} == {200}
@@ -78,21 +64,10 @@ def test_rollback_under_concurrent_requests_returns_to_the_previous_champion_wit
     expected = {old: old_model.predict_pd(values)[0], new: new_model.predict_pd(values)[0]}
     assert expected[old] != pytest.approx(expected[new])
 
-    results: list[list[tuple[int, str, float]]] = [[] for _ in range(CLIENTS)]
-    stop = threading.Event()
-    with serve() as client:
-        wait_for(lambda: served_version(client) == new)
-        threads = [
-            threading.Thread(target=fire, args=(client, {"features": row}, stop, out)) for out in results
-        ]
-        for thread in threads:
-            thread.start()
-        wait_for(lambda: all(len(out) >= 10 for out in results))
+    def roll_back() -> None:
         assert lifecycle.rollback(database_url, "erin", "under load") == (old, new)
-        wait_for(lambda: all(any(version == old for _, version, _ in out[-5:]) for out in results))
-        stop.set()
-        for thread in threads:
-            thread.join()
+
+    results = answers_across_a_switch(serve, {"features": row}, new, old, roll_back)
 
     for out in results:
         assert {status for status, _, _ in out} == {200}
@@ -149,3 +124,24 @@ def test_a_model_trained_on_another_feature_set_is_refused(
     message = next(line["message"] for line in logs if line["level"] == "ERROR")
     assert "trained on feature set stale-feature-set" in message
     assert f"serves {FEATURE_SET_HASH}" in message
+
+
+def answers_across_a_switch(
+    serve: Serve, body: dict, before: str, after: str, switch: Callable[[], None]
+) -> list[list[tuple[int, str, float]]]:
+    """CLIENTS threads scoring `body` while `switch()` moves the alias from `before` to `after`: each
+    thread's (status, version, pd), until every thread has seen `after`."""
+    results: list[list[tuple[int, str, float]]] = [[] for _ in range(CLIENTS)]
+    stop = threading.Event()
+    with serve() as client:
+        wait_for(lambda: served_version(client) == before)
+        threads = [threading.Thread(target=fire, args=(client, body, stop, out)) for out in results]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: all(len(out) >= 10 for out in results))
+        switch()
+        wait_for(lambda: all(any(version == after for _, version, _ in out[-5:]) for out in results))
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return results
