@@ -1,7 +1,8 @@
 """Officers' final say on decisions in review, stored on the decision itself, exactly once.
 
-A review is one guarded UPDATE (only a `review` decision without a final decision changes), so two
-officers, or a retried request, cannot both record one: the second gets ReviewConflict. The queue and its
+A review locks its decision row, checks it is a `review` decision without a final decision, then
+updates it, so two officers, or a retried request, cannot both record one: the second gets
+ReviewConflict. The queue and its
 figures (length, oldest age, override rate) are read from the same rows.
 """
 
@@ -54,22 +55,26 @@ def pending(conn: psycopg2.extensions.connection, limit: int) -> tuple[int, list
 
 
 def record(conn: psycopg2.extensions.connection, request_id: str, review: ReviewRecordIn) -> None:
+    """Read the decision under a row lock, then update it: a concurrent review waits for the lock and then
+    sees the first one, and a decision consumed into the log between two statements cannot be misread."""
     with conn.cursor() as cur:
         cur.execute(
-            "UPDATE decision_log d SET final_decision = %s, review_reason = %s, review_note = %s,"
-            f" reviewed_by = %s, reviewed_at = now() WHERE request_id = %s AND {_PENDING} RETURNING 1",
+            "SELECT decision, final_decision, reviewed_by FROM decision_log WHERE request_id = %s FOR UPDATE",
+            (request_id,),
+        )
+        found = cur.fetchone()
+        if found is None:
+            raise DecisionNotFound(f"no decision {request_id!r} in the decision log")
+        decision, final_decision, reviewed_by = found
+        if final_decision is not None:
+            raise ReviewConflict(f"decision {request_id!r} was reviewed already, by {reviewed_by}")
+        if decision != "review":
+            raise ReviewConflict(f"decision {request_id!r} is {decision}, not in review")
+        cur.execute(
+            "UPDATE decision_log SET final_decision = %s, review_reason = %s, review_note = %s,"
+            " reviewed_by = %s, reviewed_at = now() WHERE request_id = %s",
             (review.decision, review.reason, review.note, review.actor, request_id),
         )
-        if cur.fetchone() is not None:
-            return
-        cur.execute("SELECT decision, reviewed_by FROM decision_log WHERE request_id = %s", (request_id,))
-        found = cur.fetchone()
-    if found is None:
-        raise DecisionNotFound(f"no decision {request_id!r} in the decision log")
-    decision, reviewed_by = found
-    if reviewed_by is not None:
-        raise ReviewConflict(f"decision {request_id!r} was reviewed already, by {reviewed_by}")
-    raise ReviewConflict(f"decision {request_id!r} is {decision}, not in review")
 
 
 def decision_record(conn: psycopg2.extensions.connection, request_id: str) -> dict[str, Any] | None:
