@@ -35,9 +35,9 @@ from loopback.processes import REPO, RedisServer, Worker, free_port, wait_for
 from loopback.registry import register_version
 from services.common.db import drop_database
 from services.common.settings import CommonSettings
+from services.contracts.explanations import Status
 from services.explainer.cache import RecordStore
 from services.explainer.client import ExplainerClient
-from services.explainer.schemas import Status
 from services.explainer.settings import ExplainerSettings
 from services.explainer.shap_values import contributions
 from services.feature_definitions.catalog import NAMES

@@ -6,10 +6,11 @@ Consumers validate entries with these strict models, so a malformed entry is rej
 instead of half-written; unknown fields are ignored, so a producer may add one before consumers read it.
 """
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.contracts.explanations import Recourse
 from services.contracts.scoring import Decision, InputWarning, ReviewBandOut
 
 DECISIONS_STREAM = "decisions"
@@ -60,4 +61,4 @@ class RecourseEvent(BaseModel):
 
     explanation_id: str = Field(min_length=1)
     model_version: str = Field(min_length=1)
-    recourse: dict[str, Any] = Field(description="the explanation's recourse: {offers: [...], statement}")
+    recourse: Recourse

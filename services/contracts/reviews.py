@@ -2,11 +2,12 @@
 and the full decision record monitoring answers with (the gateway's /v1 review routes pass them on)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.contracts.scoring import Decision
+from services.contracts.explanations import Recourse
+from services.contracts.scoring import Decision, InputWarning
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 FinalDecision = Literal["approved", "refused"]  # an officer decides; review is not an answer
@@ -66,7 +67,7 @@ class PendingReview(BaseModel):
     pd: float
     threshold: float
     review_band: ReviewBandIn | None
-    warnings: list[dict[str, Any]]
+    warnings: list[InputWarning]
     explanation_id: str | None
 
 
@@ -87,9 +88,9 @@ class DecisionRecord(BaseModel):
     pd: float
     threshold: float
     review_band: ReviewBandIn | None
-    warnings: list[dict[str, Any]]
+    warnings: list[InputWarning]
     explanation_id: str | None
-    recourse: dict[str, Any] | None = Field(
+    recourse: Recourse | None = Field(
         description="the offers the explainer made with its explanation ({offers, statement}); null for an "
         "approval or until the explanation is done"
     )

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import redis
 
-from services.explainer.schemas import Status
+from services.contracts.explanations import Status
 
 PREFIX = "explainer:v3"  # v3: recourse offers of refusals; v2: reasons by family
 

@@ -18,9 +18,10 @@ from kombu.exceptions import OperationalError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.contracts.explanations import ExplanationStatus, ImportanceStatus, Status
 from services.explainer.cache import Record, explanation_id, importance_id, png_key, record_key
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
-from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Job, Status
+from services.explainer.schemas import Job
 from services.explainer.settings import ExplainerSettings
 
 _VERSION = re.compile(r"^[1-9][0-9]*$")

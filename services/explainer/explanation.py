@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from services.contracts.explanations import Contribution, Explanation
 from services.explainer.metrics import SHAP_SECONDS
 from services.explainer.models import LoadedVersion
 from services.explainer.reasons import direction, principal_reasons
-from services.explainer.schemas import Contribution, Explanation
 from services.explainer.shap_values import contributions
 from services.feature_definitions.families import catalogue
 

@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
+from services.contracts.explanations import FamilyImportance, FeatureImportance, GlobalImportance
 from services.explainer.reasons import Families
-from services.explainer.schemas import FamilyImportance, FeatureImportance, GlobalImportance
 from services.explainer.shap_values import contributions
 from services.feature_definitions.families import FAMILY_BY_KEY, catalogue
 from services.model.model import ScoringModel

@@ -22,12 +22,13 @@ import redis
 
 from services.common.db import raw_connection
 from services.common.logging import log_fields
+from services.contracts.explanations import Explanation, Recourse, RecourseOffer, Status
 from services.explainer import recourse
 from services.explainer.applications import Connect, raw_for
 from services.explainer.cache import Record
 from services.explainer.explanation import explain_rows
 from services.explainer.models import TrackingUnreachable, VersionCache
-from services.explainer.schemas import Explanation, Job, Recourse, RecourseOffer, Status
+from services.explainer.schemas import Job
 from services.explainer.shap_values import VectorMismatch, vector_for
 from services.model.model import ScoringModel
 from services.model.model_store import ModelVersionNotFound

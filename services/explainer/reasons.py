@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.explainer.schemas import Direction, FamilyContribution, PrincipalReason
+from services.contracts.explanations import Direction, FamilyContribution, PrincipalReason
 from services.feature_definitions.families import FAMILY_BY_KEY, Plain, catalogue
 from services.feature_definitions.vocabularies import VOCABULARIES
 from services.training.cross_validation import MONOTONE_DIRECTIONS

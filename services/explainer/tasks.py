@@ -20,13 +20,14 @@ from celery.signals import worker_init
 
 from services.common.logging import log_fields
 from services.contracts.events import DECISION_FIELD, RecourseEvent
+from services.contracts.explanations import Status
 from services.explainer import importance, metrics
 from services.explainer.cache import Record, RecordStore, importance_id
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, app
 from services.explainer.drain import Drain, Taken
 from services.explainer.jobs import TRANSIENT, Outcome, explain_jobs, failure
 from services.explainer.models import VersionCache
-from services.explainer.schemas import Job, Status
+from services.explainer.schemas import Job
 from services.explainer.settings import ExplainerSettings
 
 logger = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from fastapi.security import APIKeyHeader
 from services.common.http import ApiError
 from services.common.service import create_service
 from services.contracts.errors import ErrorResponse
+from services.contracts.explanations import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
 from services.contracts.outcomes import REQUEST_ID_PATTERN
 from services.contracts.reviews import DecisionRecord, ReviewIn
 from services.contracts.scoring import ModelDescription
-from services.explainer.schemas import ExplanationStatus, GlobalImportance, ImportanceStatus, Status
 from services.gateway import outcomes, population, reviews, scores, web
 from services.gateway.auth import authenticate, require_scope
 from services.gateway.error_responses import BAD_GATEWAY, ERROR_RESPONSES

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 from services.common.http import ApiError
 from services.common.logging import log_fields
+from services.contracts.explanations import ExplanationStatus, ImportanceStatus
 from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable, RawApplication
-from services.explainer.schemas import ExplanationStatus, ImportanceStatus
 from services.gateway.background import BatchSender
 from services.gateway.metrics import EXPLANATION_QUEUE, EXPLANATIONS_UNAVAILABLE
 from services.gateway.settings import GatewaySettings

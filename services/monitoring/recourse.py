@@ -12,7 +12,10 @@ from services.contracts.events import RecourseEvent
 
 def insert_recourse(cur: psycopg2.extensions.cursor, events: Sequence[RecourseEvent]) -> int:
     """How many were new: a redelivered or repeated explanation's event is ignored."""
-    rows = {e.explanation_id: (e.explanation_id, e.model_version, Json(e.recourse)) for e in events}
+    rows = {
+        e.explanation_id: (e.explanation_id, e.model_version, Json(e.recourse.model_dump(mode="json")))
+        for e in events
+    }
     inserted = execute_values(
         cur,
         "INSERT INTO decision_recourse (explanation_id, model_version, recourse) VALUES %s"

@@ -12,10 +12,11 @@ import redis
 from redis.asyncio import Redis
 
 from loopback.processes import RedisServer, free_port
+from services.contracts.explanations import Status
 from services.explainer.cache import Record, RecordStore, explanation_id, record_key
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK
 from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable
-from services.explainer.schemas import Job, Status
+from services.explainer.schemas import Job
 from services.explainer.settings import ExplainerSettings
 
 CLAIM_TTL_SECONDS = 60

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from loopback.trained import Trained, train_on
+from services.contracts.explanations import Explanation
 from services.data.synth import generate
 from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
-from services.explainer.schemas import Explanation
 from services.feature_definitions.catalog import NAMES
 from services.feature_definitions.families import catalogue
 from services.features.files import labelled_features

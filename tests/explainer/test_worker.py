@@ -11,11 +11,11 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from loopback.processes import free_port
+from services.contracts.explanations import ExplanationStatus, ImportanceStatus, Recourse, Status
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK, create_app
 from services.explainer.client import Claim, ExplainerUnavailable, InvalidExplanationRequest
 from services.explainer.drain import Drain
 from services.explainer.jobs import NO_RAW_ROWS
-from services.explainer.schemas import ExplanationStatus, ImportanceStatus, Recourse, Status
 from tests.explainer.stack import Stack
 from tests.support.models import EXPLAINER_NAMES as NAMES
 from tests.support.models import SmallModel
