@@ -12,12 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from services.common.db import ReadPool
 from services.common.http import ApiError
 from services.common.service import create_service
+from services.contracts.applications import ComputeRequest
 from services.contracts.features import FeatureDistribution, FeatureSchema, FeatureVector
 from services.features import online
 from services.features.distribution import DistributionCache, UnknownFeature
 from services.features.lifespan import FeaturesStateDep, open_state, ready
 from services.features.metrics import HTTP, UNSEEN_CATEGORIES, VECTORS
-from services.features.schemas import ComputeRequest, feature_schema, vector_json
+from services.features.schemas import feature_schema, vector_json
 from services.features.settings import FeaturesSettings
 from services.features.store import FeatureSetNotBuilt
 

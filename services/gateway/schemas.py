@@ -9,10 +9,10 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.contracts.applications import ApplicationIn, HistoryIn
 from services.contracts.outcomes import EARLIEST_YEAR, REQUEST_ID_PATTERN, OutcomesSettled
 from services.contracts.reviews import PendingReview
 from services.contracts.scoring import Decision, InputWarning, ReviewBandOut
-from services.features.schemas import ApplicationIn, HistoryIn
 
 BIGINT_MAX = 2**63 - 1
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may be

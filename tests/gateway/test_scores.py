@@ -12,9 +12,9 @@ import redis
 from fastapi.testclient import TestClient
 
 from loopback.platform import Platform
+from services.contracts.applications import REQUIRED_APPLICATION_FIELDS
 from services.contracts.explanations import Status
 from services.explainer.cache import Record, record_key
-from services.features.schemas import REQUIRED_APPLICATION_FIELDS
 from services.gateway.app import create_app
 from tests.domain_cases import application_cases
 
