@@ -4,6 +4,8 @@ here by adding a member to `Event`; the table needs no change."""
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +43,20 @@ class AuditRow:
     version: str
     actor: str
     detail: dict[str, Any]
+
+
+@contextmanager
+def champion_lock(database_url: str) -> Iterator[None]:
+    """Held while a promotion or rollback reads the champion and moves it: two people acting at once
+    run one after the other, each seeing the other's result (a session advisory lock, released with its
+    connection if the process dies)."""
+    key = f"model_audit:champion:{MODEL_NAME}"
+    with raw_connection(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+        try:
+            yield
+        finally:
+            cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
 
 
 def record(database_url: str, event: Event, version: str, actor: str, detail: dict[str, Any]) -> AuditRow:

@@ -73,40 +73,43 @@ def promote(
             f"version {version} has no approval: `credit model approve {version} --by NAME --note TEXT` "
             "by someone other than its author first"
         )
-    if resolve_alias(registry.CHAMPION) == version:
-        raise LifecycleRefused(f"version {version} is the champion already")
-    result, artifact = report(version, settings, database_url, tracking_uri)
-    if not result.passed and justification is None:
-        raise LifecycleRefused(
-            f"version {version} fails the gates {', '.join(result.failed)} (report: {artifact} on its run); "
-            "`--force --justification TEXT` promotes it anyway, recorded"
-        )
-    forced = not result.passed
-    previous = registry.set_champion(version)
-    detail = {
-        "previous": previous,
-        "report": artifact,
-        "failed_gates": result.failed,
-        "approved_by": tags["approved_by"],
-        "justification": justification,
-    }
-    audit.record(database_url, Event.FORCED if forced else Event.PROMOTED, version, by, detail)
+    with audit.champion_lock(database_url):  # the report compares with the champion it replaces
+        if resolve_alias(registry.CHAMPION) == version:
+            raise LifecycleRefused(f"version {version} is the champion already")
+        result, artifact = report(version, settings, database_url, tracking_uri)
+        if not result.passed and justification is None:
+            raise LifecycleRefused(
+                f"version {version} fails the gates {', '.join(result.failed)} "
+                f"(report: {artifact} on its run); `--force --justification TEXT` promotes it anyway, "
+                "recorded"
+            )
+        forced = not result.passed
+        previous = registry.set_champion(version)
+        detail = {
+            "previous": previous,
+            "report": artifact,
+            "failed_gates": result.failed,
+            "approved_by": tags["approved_by"],
+            "justification": justification,
+        }
+        audit.record(database_url, Event.FORCED if forced else Event.PROMOTED, version, by, detail)
     return Promotion(previous, result, artifact, forced)
 
 
 def rollback(database_url: str, by: str, note: str) -> tuple[str, str]:
     """`champion` back to the one before it, as the audit history tells; returns (restored, left)."""
     by, note = _named(by, "--by"), _named(note, "--note")
-    line = audit.champion_line(audit.history(database_url))
-    current = resolve_alias(registry.CHAMPION)
-    if len(line) < 2:
-        raise LifecycleRefused("the audit history holds no earlier champion to return to")
-    if line[-1] != current:
-        raise LifecycleRefused(
-            f"the champion alias points at version {current}, but the audit history's champion is "
-            f"{line[-1]}: the alias was moved outside `credit model promote`; promote the right version"
-        )
-    restored = line[-2]
-    registry.set_champion(restored)
-    audit.record(database_url, Event.ROLLED_BACK, restored, by, {"from": current, "note": note})
+    with audit.champion_lock(database_url):
+        line = audit.champion_line(audit.history(database_url))
+        current = resolve_alias(registry.CHAMPION)
+        if len(line) < 2:
+            raise LifecycleRefused("the audit history holds no earlier champion to return to")
+        if line[-1] != current:
+            raise LifecycleRefused(
+                f"the champion alias points at version {current}, but the audit history's champion is "
+                f"{line[-1]}: the alias was moved outside `credit model promote`; promote the right version"
+            )
+        restored = line[-2]
+        registry.set_champion(restored)
+        audit.record(database_url, Event.ROLLED_BACK, restored, by, {"from": current, "note": note})
     return restored, current

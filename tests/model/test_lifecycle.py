@@ -2,6 +2,8 @@
 four eyes, gates blocking or forced with a justification, the report artifacts, rollback, history."""
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg2
@@ -139,3 +141,22 @@ def test_stability_and_changes_are_measured_on_logged_decisions_when_there_are_e
     assert report.traffic == "decision log, latest 60 decisions"
     stability = next(g for g in report.gates if g.name == "score_stability")
     assert stability.status != Status.NOT_APPLICABLE and stability.figures["rows"] == report.traffic
+
+
+def test_a_promotion_waits_while_another_holds_the_champion_and_then_sees_it(
+    tracking_uri: str, audit_db: str
+) -> None:
+    first, second = (register(fit(seed=s), author="alice") for s in (1, 2))
+    for version in (first, second):
+        lifecycle.approve(audit_db, version, "bob", "read the report")
+    with ThreadPoolExecutor(1) as pool:
+        with audit.champion_lock(audit_db):  # another person's promotion in progress
+            waiting = pool.submit(promote, second, tracking_uri, audit_db)
+            time.sleep(1.5)
+            assert not waiting.done(), "a promotion went ahead while another held the champion"
+            registry.set_champion(first)
+            audit.record(audit_db, Event.PROMOTED, first, "carol", {})
+        done = waiting.result(timeout=120)
+    assert done.previous == first  # it compared with, and replaced, the champion the other one set
+    assert audit.champion_line(audit.history(audit_db)) == [first, second]
+    assert resolve_alias(registry.CHAMPION) == second
