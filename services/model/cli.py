@@ -15,7 +15,7 @@ from services.model.audit import current_actor
 from services.model.gates import GateSettings
 from services.model.mlflow_uri import TrackingUnavailable, connect
 from services.model.model_store import ModelVersionNotFound
-from services.monitoring.reference import ModelUnreadable
+from services.model.reference import ModelUnreadable
 
 model_app = typer.Typer(no_args_is_help=True, help="Registered model versions and their lifecycle.")
 

@@ -17,8 +17,8 @@ from sklearn.metrics import roc_auc_score
 
 from services.model.calibration import expected_calibration_error
 from services.model.cost import FALSE_NEGATIVE_COST, cost_per_application
-from services.monitoring.drift import score_psi
-from services.monitoring.fairness import MIN_GROUP_DECISIONS, with_ratios
+from services.model.fairness import MIN_GROUP_DECISIONS, with_ratios
+from services.model.stability import score_psi
 
 MISSING_GROUP = "missing"  # rows without the attribute: shown nowhere, judged against no one
 

@@ -16,12 +16,12 @@ from mlflow.exceptions import MlflowException
 
 from services.common.db import raw_connection
 from services.model import gates
+from services.model.fairness import AGE_EDGES, age_label, gender_label
 from services.model.gates import MISSING_GROUP, Champion, GateResult, GateSettings, Scores, Status
 from services.model.model import ScoringModel
 from services.model.model_store import load_version
+from services.model.reference import reference_sample
 from services.model.registry import CHAMPION, MODEL_NAME
-from services.monitoring.fairness import AGE_EDGES, age_label, gender_label
-from services.monitoring.reference import reference_sample
 
 GENDER_FEATURE = "app_code_gender_code"
 AGE_FEATURES = ("app_age_years", "app_days_birth")

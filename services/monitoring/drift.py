@@ -18,9 +18,8 @@ from evidently.legacy.core import ColumnType
 from threadpoolctl import threadpool_limits
 
 from services.feature_definitions.catalog import KINDS
+from services.model.stability import score_psi
 
-PSI_BINS = 10
-PSI_FLOOR = 1e-4  # empty bins would make PSI infinite
 # Evidently tests whose score is a distance (drift when score >= threshold); the others return p-values.
 DISTANCE_TESTS = frozenset({"wasserstein", "jensenshannon", "psi", "kl_div", "hellinger", "TVD"})
 
@@ -86,16 +85,6 @@ def testable_features(reference: pl.DataFrame, current: pl.DataFrame, features: 
         and reference[f].drop_nulls().len() > 0
         and current[f].drop_nulls().len() > 0
     ]
-
-
-def score_psi(reference: np.ndarray, current: np.ndarray, bins: int = PSI_BINS) -> float:
-    """Population stability index of PD over the reference's decile bins (> 0.25 is a large shift)."""
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
-    edges[0], edges[-1] = -np.inf, np.inf
-    expected = np.histogram(reference, edges)[0] / len(reference)
-    actual = np.histogram(current, edges)[0] / len(current)
-    expected, actual = np.maximum(expected, PSI_FLOOR), np.maximum(actual, PSI_FLOOR)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
 def compare(

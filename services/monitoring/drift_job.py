@@ -15,16 +15,16 @@ import polars as pl
 import psycopg2
 import psycopg2.extensions
 
-from services.monitoring import drift_store, report
-from services.monitoring.drift import compare
-from services.monitoring.drift_store import RunRecord
-from services.monitoring.reference import (
+from services.model.reference import (
     ReferenceUnavailable,
     feature_columns,
     reference_sample,
     serving_version,
     validation_auc,
 )
+from services.monitoring import drift_store, report
+from services.monitoring.drift import compare
+from services.monitoring.drift_store import RunRecord
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
 

@@ -6,16 +6,12 @@ group's ratio is its approval rate over the best-treated group's: the four-fifth
 below 0.8.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg2.extensions
 
-from services.feature_definitions.vocabularies import VOCABULARIES
+from services.model.fairness import AGE_EDGES, GroupRate, age_label, gender_label, with_ratios
 from services.monitoring.approval import APPROVED
-
-AGE_EDGES = (25, 35, 45, 55)
-MIN_GROUP_DECISIONS = 30  # smaller groups are shown but get no ratio: their rate is mostly noise
 
 _LOGGED = (
     f"SELECT {APPROVED} AS approved, d.feature_values AS x, n.names FROM decision_log d"
@@ -36,41 +32,6 @@ _QUERIES = {
     "age_band": f"WITH logged AS ({_LOGGED}) SELECT width_bucket({_AGE}, %(edges)s::float8[]) AS g,"
     f" {_APPROVAL} FROM logged WHERE {_AGE} IS NOT NULL GROUP BY g",
 }
-
-
-@dataclass(frozen=True)
-class GroupRate:
-    attribute: str
-    group: str
-    decisions: int
-    approval_rate: float
-    ratio: float | None
-
-
-def gender_label(code: float | None) -> str:
-    vocabulary = VOCABULARIES["code_gender"]
-    if code is None:
-        return "missing"
-    return vocabulary[int(code)] if 0 <= code < len(vocabulary) else "unknown"
-
-
-def age_label(bucket: int) -> str:
-    """width_bucket over AGE_EDGES: 0 is below the first edge, len(AGE_EDGES) at or above the last."""
-    if bucket == 0:
-        return f"<{AGE_EDGES[0]}"
-    if bucket == len(AGE_EDGES):
-        return f"{AGE_EDGES[-1]}+"
-    return f"{AGE_EDGES[bucket - 1]}-{AGE_EDGES[bucket] - 1}"
-
-
-def with_ratios(attribute: str, counts: list[tuple[str, int, float]]) -> list[GroupRate]:
-    """Ratios against the highest approval rate among groups large enough to judge."""
-    judged = [rate for _, n, rate in counts if n >= MIN_GROUP_DECISIONS]
-    best = max(judged, default=0.0)
-    return [
-        GroupRate(attribute, group, n, rate, rate / best if best > 0 and n >= MIN_GROUP_DECISIONS else None)
-        for group, n, rate in counts
-    ]
 
 
 def approval_by_group(conn: psycopg2.extensions.connection, since: datetime) -> list[GroupRate]:

@@ -9,8 +9,9 @@ import redis
 
 from services.contracts.outcomes import OutcomeIn, RejectedOutcome, SettledOutcome
 from services.contracts.reviews import ReviewRecordIn
+from services.model.fairness import GroupRate
 from services.monitoring import drift_store, reviews
-from services.monitoring.fairness import GroupRate, approval_by_group
+from services.monitoring.fairness import approval_by_group
 from services.monitoring.outcomes import outcome_of, settle
 from services.monitoring.performance import Performance, window_performance
 from services.monitoring.vintages import Vintage, first_of_month, vintages

@@ -8,9 +8,10 @@ from typing import Any
 
 import psycopg2.extensions
 
+from services.model.fairness import GroupRate
 from services.monitoring import drift_store, reviews
 from services.monitoring.approval import APPROVED
-from services.monitoring.fairness import GroupRate, approval_by_group
+from services.monitoring.fairness import approval_by_group
 from services.monitoring.performance import Performance, window_performance
 from services.monitoring.settings import MonitoringSettings
 

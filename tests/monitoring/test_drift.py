@@ -11,7 +11,8 @@ import polars as pl
 
 from services.data.synth import DRIFTED_COLUMNS
 from services.feature_definitions.catalog import NAMES
-from services.monitoring.drift import compare, score_psi
+from services.model.stability import score_psi
+from services.monitoring.drift import compare
 
 SHARE_THRESHOLD = 0.5
 SHIFTED_SHARE = 0.1

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from services.cli import app as credit
 from services.feature_definitions.catalog import NAMES
+from services.model.reference import REFERENCE_ARTIFACT
 from services.monitoring.app import create_app
-from services.monitoring.reference import REFERENCE_ARTIFACT
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
 from tests.monitoring.factories import (

@@ -16,8 +16,8 @@ from mlflow.exceptions import MlflowException
 from services.model.evaluation import decision_metrics
 from services.model.model import ScoringModel
 from services.model.model_store import SCORING_ARTIFACT_DIR
+from services.model.reference import REFERENCE_ARTIFACT
 from services.model.registry import CHAMPION, MODEL_NAME, tag_new_version
-from services.monitoring.reference import REFERENCE_ARTIFACT
 from services.training.pipeline import TrainedModel
 from tests.support.models import ROWS, planted_training_set
 
