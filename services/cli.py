@@ -19,6 +19,7 @@ COMMANDS = {
     "model": "services.model.cli:model_app",
     "keys": "services.gateway.keys_cli:keys_app",
     "monitor": "services.monitoring.cli:monitor_app",
+    "decisions": "services.monitoring.decisions_cli:decisions_app",
     "recourse": "services.explainer.cli:recourse_command",
 }
 

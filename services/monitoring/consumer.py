@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from services.contracts.events import DECISION_FIELD, DecisionEvent, RecourseEvent, ShadowEvent
 from services.monitoring import events, recourse
 from services.monitoring.metrics import CONSUMER_ERRORS, DECISIONS_LOGGED, STREAM_ENTRIES
+from services.monitoring.replay import DigestRecorder
 from services.monitoring.settings import MonitoringSettings
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,11 @@ def parse(kind: StreamKind, fields: dict[str, str]) -> BaseModel:
 class StreamConsumer:
     """One member of the consumer group; `run` loops until `stop` is set, surviving Redis/Postgres outages."""
 
-    def __init__(self, settings: MonitoringSettings, name: str | None = None) -> None:
+    def __init__(
+        self, settings: MonitoringSettings, name: str | None = None, digests: DigestRecorder | None = None
+    ) -> None:
         self.settings = settings
+        self.digests = digests  # the service's consumer digests each new model version (replay.py)
         self.name = name or settings.consumer_name or default_consumer_name()
         self.kinds = stream_kinds(settings)
         self.redis = redis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -164,6 +168,8 @@ class StreamConsumer:
             if rejected:
                 events.insert_rejected(cur, stream, rejected)
         conn.commit()
+        if self.digests is not None and kind.model is DecisionEvent:
+            self.digests.saw({event.model_version for event in parsed})
         self.redis.xack(stream, self.settings.consumer_group, *(entry_id for entry_id, _ in entries))
         STREAM_ENTRIES.labels(stream, "inserted").inc(inserted)
         STREAM_ENTRIES.labels(stream, "duplicate").inc(len(parsed) - inserted)
@@ -192,7 +198,12 @@ class StreamConsumer:
 def run_in_thread(settings: MonitoringSettings) -> tuple[threading.Thread, threading.Event]:
     """The service's background consumer; set the event to stop it."""
     stop = threading.Event()
-    consumer = StreamConsumer(settings)
+    digests = (
+        DigestRecorder(settings.database_url, settings.mlflow_tracking_uri)
+        if settings.model_digests
+        else None
+    )
+    consumer = StreamConsumer(settings, digests=digests)
 
     def loop() -> None:
         try:

@@ -21,6 +21,8 @@ class MonitoringSettings(ServiceSettings):
     consumer_block_ms: int = 1000
     claim_idle_ms: int = 60_000  # entries a dead consumer left unacknowledged this long are taken over
     run_consumer: bool = True  # the service consumes the streams in a background thread
+    model_digests: bool = True  # the service's consumer digests each model version it logs (replay)
+    decision_retention_days: int = 2557  # 7 years: `credit decisions prune` drops older chain segments
 
     drift_window_rows: int = 20_000
     drift_min_rows: int = 200
