@@ -11,38 +11,20 @@ from pathlib import Path
 import httpx
 import polars as pl
 
-from services.feature_definitions.raw import HISTORY_TABLES
+from services.data.bodies import History, history_of, rows_of, table_files
 
 OUTCOME_SHARE = 0.6  # the part of the traffic whose outcome is known by the end of the demo
 LOGGED_WITHIN_S = 30.0
 PROMETHEUS_WITHIN_S = 60.0
-Application = tuple[dict[str, object], dict[str, list[dict[str, object]]], bool]
-
-
-def _rows(frame: pl.DataFrame) -> list[dict[str, object]]:
-    return [{k: v for k, v in row.items() if v is not None} for row in frame.to_dicts()]
-
-
-def history_of(files: dict[str, Path], ids: list[int]) -> dict[int, dict[str, list[dict[str, object]]]]:
-    """Every history row of the given clients, per client and table (bureau_balance via its bureau)."""
-    tables = {name: pl.read_csv(files[name], infer_schema_length=None) for name in HISTORY_TABLES}
-    keep = {n: f.filter(pl.col("SK_ID_CURR").is_in(ids)) for n, f in tables.items() if n != "bureau_balance"}
-    owner = dict(zip(keep["bureau"]["SK_ID_BUREAU"], keep["bureau"]["SK_ID_CURR"], strict=True))
-    keep["bureau_balance"] = tables["bureau_balance"].filter(pl.col("SK_ID_BUREAU").is_in(list(owner)))
-    history: dict[int, dict[str, list[dict[str, object]]]] = {i: {n: [] for n in HISTORY_TABLES} for i in ids}
-    for name, frame in keep.items():
-        for row in _rows(frame):
-            client = row["SK_ID_CURR"] if "SK_ID_CURR" in row else owner[row["SK_ID_BUREAU"]]
-            history[int(client)][name].append(row)
-    return history
+Application = tuple[dict[str, object], History, bool]
 
 
 def drifted_batch(folder: Path, count: int, seed: int) -> list[Application]:
     """`count` labelled drifted applications with their drifted history rows and whether they defaulted."""
-    files = {path.stem.lower(): path for path in folder.glob("*.csv")}
+    files = table_files(folder)
     apps = pl.read_csv(files["application_train"], infer_schema_length=None).sample(n=count, seed=seed)
     history = history_of(files, [int(i) for i in apps["SK_ID_CURR"]])
-    rows = _rows(apps)
+    rows = rows_of(apps)
     return [(_without_target(a), history[int(a["SK_ID_CURR"])], bool(a["TARGET"])) for a in rows]
 
 
