@@ -11,55 +11,21 @@ import polars as pl
 import psycopg2.extensions
 import pytest
 
-from loopback.trained import Trained, train_on
-from services.data.synth import generate
+from loopback.trained import Trained
 from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
 from services.explainer.schemas import Job
-from services.feature_definitions.catalog import NAMES, compute_features
-from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
-from services.features.files import labelled_features, read_table
-from services.model.policy import InputProfile
-from services.training.pipeline import CATEGORICAL
+from services.feature_definitions.catalog import compute_features
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables
+from tests.support.recourse import Synthetic, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
 
-CLIENTS = 2000
 APPLICATIONS = 25  # refused or review applications searched per test
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Trained, RawTables]:
-    out = tmp_path_factory.mktemp("recourse")
-    generate(CLIENTS, seed=23, out=out)
-    trained = train_on(labelled_features(out / "application_train.csv", out))
-    gain = trained.model.booster.feature_importance("gain")
-    profile = InputProfile.learn(trained.x, NAMES, CATEGORICAL, gain)  # as `credit train` stores it
-    trained = replace(trained, model=replace(trained.model, profile=profile))
-    application = read_table(out / "application_test.csv", "application")
-    history = {table: read_table(out / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
-    return trained, RawTables(application=application, **history)
-
-
-def declined(trained: Trained, raw: RawTables) -> list[int]:
-    """Ids of the test applications the model does not approve, most refused first."""
-    features = compute_features(raw)
-    pds = trained.model.predict_pd(features.select(trained.model.feature_names).to_numpy())
-    order = np.argsort(-pds)
-    ids = features["sk_id_curr"].to_numpy()[order]
-    outcomes = trained.model.outcome(pds[order], unusual(trained, features)[order])
-    return [int(i) for i, outcome in zip(ids, outcomes, strict=True) if outcome != "approved"]
-
-
-def one_client(raw: RawTables, client_id: int) -> RawTables:
-    bureau = raw.bureau.filter(pl.col("sk_id_curr") == client_id)
-    frames = {
-        table: getattr(raw, table).filter(
-            pl.col("sk_id_bureau").is_in(bureau["sk_id_bureau"].implode())
-            if table == "bureau_balance"
-            else pl.col("sk_id_curr") == client_id
-        )
-        for table in ("application", *HISTORY_TABLES)
-    }
-    return RawTables(**frames)
+    found: Synthetic = trained_on_synthetic(tmp_path_factory.mktemp("recourse"))
+    return found.trained, found.raw
 
 
 def outcome_of(trained: Trained, client: RawTables, changes: dict[str, float]) -> tuple[float, str]:
@@ -70,15 +36,6 @@ def outcome_of(trained: Trained, client: RawTables, changes: dict[str, float]) -
     features = compute_features(replace(client, application=changed))
     pd = trained.model.predict_pd(features.select(trained.model.feature_names).to_numpy())
     return float(pd[0]), str(trained.model.outcome(pd, unusual(trained, features))[0])
-
-
-def unusual(trained: Trained, features: pl.DataFrame) -> np.ndarray:
-    """The scoring service's unusual-input flag of each row."""
-    names = trained.model.feature_names
-    rows = features.select(names).to_numpy()
-    return np.array(
-        [bool(trained.model.profile.warnings(dict(zip(names, row.tolist(), strict=True)))) for row in rows]
-    )
 
 
 def test_every_offer_is_approved_when_applied_and_changes_only_what_the_applicant_controls(synthetic):
@@ -136,10 +93,6 @@ def test_no_offer_is_said_only_when_no_change_inside_the_bounds_is_approved(synt
             changes = {"AMT_ANNUITY": asked["amt_credit"] / months}
             assert outcome_of(trained, client, changes)[1] != "approved", (client_id, months)
     assert honest_refusals > 0, "every refusal got an offer: the no-offer path was not exercised"
-
-
-def kaggle_rows(frame: pl.DataFrame) -> list[dict[str, object]]:
-    return [{key.upper(): value for key, value in row.items()} for row in frame.iter_rows(named=True)]
 
 
 def raw_job(client: RawTables, **application: object) -> Job:

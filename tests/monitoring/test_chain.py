@@ -90,7 +90,7 @@ def a_middle_row(settings: MonitoringSettings) -> tuple[int, int, str]:
         "feature_values = array_append(feature_values, 'NaN')",
         "decision = CASE decision WHEN 'approved' THEN 'refused' ELSE 'approved' END",
         "decided_at = decided_at + interval '1 microsecond'",
-        "warnings = '[]'::jsonb",
+        'warnings = warnings || \'[{"field": "app_days_birth", "value": 1, "unusual": "outside"}]\'::jsonb',
     ],
 )
 def test_an_edited_field_is_named_by_partition_sequence_and_request(

@@ -1,0 +1,77 @@
+"""A model trained the way `credit train` trains one on synthetic clients, with the input profile training
+stores, and the raw tables of its held-out applications: the recourse tests search offers for the ones it
+refuses, in the worker's code directly and through the whole platform."""
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from loopback.trained import Trained, train_on
+from services.data.synth import generate
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
+from services.features.files import labelled_features, read_table
+from services.model.policy import InputProfile
+from services.training.pipeline import CATEGORICAL
+
+CLIENTS = 2000
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    trained: Trained
+    raw: RawTables  # the held-out applications (application_test.csv) and every history row
+
+
+def trained_on_synthetic(out: Path, seed: int = 23) -> Synthetic:
+    generate(CLIENTS, seed=seed, out=out)
+    trained = train_on(labelled_features(out / "application_train.csv", out))
+    gain = trained.model.booster.feature_importance("gain")
+    profile = InputProfile.learn(trained.x, NAMES, CATEGORICAL, gain)  # as `credit train` stores it
+    trained = replace(trained, model=replace(trained.model, profile=profile))
+    application = read_table(out / "application_test.csv", "application")
+    history = {table: read_table(out / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
+    return Synthetic(trained, RawTables(application=application, **history))
+
+
+def unusual(trained: Trained, features: pl.DataFrame) -> np.ndarray:
+    """The scoring service's unusual-input flag of each row."""
+    names = trained.model.feature_names
+    rows = features.select(names).to_numpy()
+    return np.array(
+        [bool(trained.model.profile.warnings(dict(zip(names, row.tolist(), strict=True)))) for row in rows]
+    )
+
+
+def declined(
+    trained: Trained, raw: RawTables, outcomes: tuple[str, ...] = ("refused", "review")
+) -> list[int]:
+    """Ids of the held-out applications whose outcome is one of `outcomes`, most refused first."""
+    features = compute_features(raw)
+    pds = trained.model.predict_pd(features.select(trained.model.feature_names).to_numpy())
+    order = np.argsort(-pds)
+    ids = features["sk_id_curr"].to_numpy()[order]
+    decided = trained.model.outcome(pds[order], unusual(trained, features)[order])
+    return [int(i) for i, outcome in zip(ids, decided, strict=True) if outcome in outcomes]
+
+
+def one_client(raw: RawTables, client_id: int) -> RawTables:
+    bureau = raw.bureau.filter(pl.col("sk_id_curr") == client_id)
+    frames = {
+        table: getattr(raw, table).filter(
+            pl.col("sk_id_bureau").is_in(bureau["sk_id_bureau"].implode())
+            if table == "bureau_balance"
+            else pl.col("sk_id_curr") == client_id
+        )
+        for table in ("application", *HISTORY_TABLES)
+    }
+    return RawTables(**frames)
+
+
+def kaggle_rows(frame: pl.DataFrame) -> list[dict[str, object]]:
+    """Rows by their Kaggle (upper-case) names, nulls left out, as a front-office app sends them."""
+    return [
+        {key.upper(): value for key, value in row.items() if value is not None} for row in frame.to_dicts()
+    ]
