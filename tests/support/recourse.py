@@ -1,7 +1,8 @@
-"""A model trained the way `credit train` trains one on synthetic clients, with the input profile training
-stores, and the raw tables of its held-out applications: the recourse tests search offers for the ones it
-refuses, in the worker's code directly and through the whole platform."""
+"""Models trained the way `credit train` trains one, with the input profile training stores, and the raw
+tables of the applications to decide: on synthetic clients (held-out applications with their history) for
+the worker's recourse tests, on the real application sample (no history joins it) for the platform's."""
 
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,20 +21,38 @@ CLIENTS = 2000
 
 
 @dataclass(frozen=True)
-class Synthetic:
+class Applicants:
     trained: Trained
-    raw: RawTables  # the held-out applications (application_test.csv) and every history row
+    raw: RawTables  # the applications to decide and every history row
 
 
-def trained_on_synthetic(out: Path, seed: int = 23) -> Synthetic:
-    generate(CLIENTS, seed=seed, out=out)
-    trained = train_on(labelled_features(out / "application_train.csv", out))
+def _with_profile(trained: Trained) -> Trained:
     gain = trained.model.booster.feature_importance("gain")
     profile = InputProfile.learn(trained.x, NAMES, CATEGORICAL, gain)  # as `credit train` stores it
-    trained = replace(trained, model=replace(trained.model, profile=profile))
-    application = read_table(out / "application_test.csv", "application")
-    history = {table: read_table(out / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
-    return Synthetic(trained, RawTables(application=application, **history))
+    return replace(trained, model=replace(trained.model, profile=profile))
+
+
+def _raw_tables(application: Path, folder: Path) -> RawTables:
+    history = {table: read_table(folder / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
+    return RawTables(application=read_table(application, "application"), **history)
+
+
+def trained_on_synthetic(out: Path, seed: int = 23) -> Applicants:
+    """Trained on `CLIENTS` synthetic clients; the applicants are the held-out ones (application_test)."""
+    generate(CLIENTS, seed=seed, out=out)
+    trained = _with_profile(train_on(labelled_features(out / "application_train.csv", out)))
+    return Applicants(trained, _raw_tables(out / "application_test.csv", out))
+
+
+def trained_on_real(real_data_dir: Path, out: Path) -> Applicants:
+    """Trained on the 5,000 real applications, which are also the applicants: the real history heads do not
+    join them, so every vector is application-only, in training as in a request with empty history."""
+    shutil.copy(real_data_dir / "application_train_sample.csv", out / "application_train.csv")
+    for table in HISTORY_TABLES:
+        name = f"{spec_for(table).name}.csv"
+        shutil.copy(real_data_dir / "heads" / name, out / name)
+    trained = _with_profile(train_on(labelled_features(out / "application_train.csv", out)))
+    return Applicants(trained, _raw_tables(out / "application_train.csv", out))
 
 
 def unusual(trained: Trained, features: pl.DataFrame) -> np.ndarray:
