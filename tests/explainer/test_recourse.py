@@ -11,13 +11,13 @@ import polars as pl
 import psycopg2.extensions
 import pytest
 
+from loopback.applicants import Synthetic, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
 from loopback.trained import Trained
 from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
 from services.explainer.schemas import Job
 from services.feature_definitions.catalog import compute_features
 from services.feature_definitions.raw import HISTORY_TABLES, RawTables
-from tests.support.recourse import Synthetic, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
 
 APPLICATIONS = 25  # refused or review applications searched per test
 

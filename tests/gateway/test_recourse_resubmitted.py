@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
+from loopback.applicants import Applicants, declined, kaggle_rows, one_client, trained_on_real
 from loopback.platform import Platform
 from loopback.processes import Service
 from loopback.registry import register_version
@@ -24,7 +25,6 @@ from services.feature_definitions.raw import HISTORY_TABLES, RawTables
 from services.gateway.app import create_app
 from services.model.registry import MODEL_NAME
 from tests.gateway.test_scores import poll
-from tests.support.recourse import Applicants, declined, kaggle_rows, one_client, trained_on_real
 
 ALIAS = "recourse-tests"
 ID_OFFSET = 90_000_000  # new applicants: ids apart from the platform's stored clients

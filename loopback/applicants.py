@@ -1,6 +1,7 @@
 """Models trained the way `credit train` trains one, with the input profile training stores, and the raw
 tables of the applications to decide: on synthetic clients (held-out applications with their history) for
-the worker's recourse tests, on the real application sample (no history joins it) for the platform's."""
+the worker's recourse tests and the recourse bench, on the real application sample (no history joins it)
+for the platform's recourse test and the bench's real-data share."""
 
 import shutil
 from dataclasses import dataclass, replace
@@ -37,9 +38,9 @@ def _raw_tables(application: Path, folder: Path) -> RawTables:
     return RawTables(application=read_table(application, "application"), **history)
 
 
-def trained_on_synthetic(out: Path, seed: int = 23) -> Applicants:
-    """Trained on `CLIENTS` synthetic clients; the applicants are the held-out ones (application_test)."""
-    generate(CLIENTS, seed=seed, out=out)
+def trained_on_synthetic(out: Path, seed: int = 23, clients: int = CLIENTS) -> Applicants:
+    """Trained on synthetic clients; the applicants are the held-out ones (application_test)."""
+    generate(clients, seed=seed, out=out)
     trained = _with_profile(train_on(labelled_features(out / "application_train.csv", out)))
     return Applicants(trained, _raw_tables(out / "application_test.csv", out))
 
