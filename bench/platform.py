@@ -416,10 +416,13 @@ def _caught_up(stack: Stack) -> tuple[dict[str, object], float]:
 # --- CPU ------------------------------------------------------------------------------------------------
 
 
-def _cpu(stack: Stack) -> dict[str, float]:
-    """CPU seconds so far of each process, and of the Postgres backends serving the bench's database."""
+def _cpu(stack: Stack) -> dict[str, tuple[int, float]]:
+    """(pid, CPU seconds so far) of each process, and of the Postgres backends serving the bench's database
+    (pid 0: a changing set of backends)."""
     found = {
-        name: cpu_seconds(p.process.pid) for name, p in stack.processes().items() if p.process is not None
+        name: (p.process.pid, cpu_seconds(p.process.pid))
+        for name, p in stack.processes().items()
+        if p.process is not None
     }
     database = make_url(stack.database_url).database
     backends = 0.0
@@ -430,8 +433,22 @@ def _cpu(stack: Stack) -> dict[str, float]:
                     backends += cpu_seconds(int(entry.name))
             except OSError:
                 continue
-    found["postgres"] = backends
+    found["postgres"] = (0, backends)
     return found
+
+
+def _cpu_ms_per_decision(
+    before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]], decisions: int
+) -> tuple[dict[str, float], list[str]]:
+    """CPU ms per decision of each process over the run; a process restarted during the run (a new pid)
+    counts from its new start only, and is named: the killed one's last seconds are not measurable."""
+    restarted = [name for name, (pid, _) in after.items() if name in before and before[name][0] != pid]
+    ms = {
+        name: round(1000 * (seconds - (0.0 if name in restarted else before.get(name, (0, 0.0))[1]))
+                    / max(decisions, 1), 3)
+        for name, (_, seconds) in after.items()
+    }  # fmt: skip
+    return ms, restarted
 
 
 # --- the run --------------------------------------------------------------------------------------------
@@ -454,8 +471,7 @@ def _main_run(stack: Stack, requests: Requests, sampler: Sampler, connections: i
         thread.join()
     decisions = _answered(stack) - answered_before
     cpu_after = _cpu(stack)
-    cpu_ms = {name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0.0)) / max(decisions, 1), 3)
-              for name in cpu_after}  # fmt: skip
+    cpu_ms, restarted = _cpu_ms_per_decision(cpu_before, cpu_after, decisions)
     return {
         "connections": connections,
         "wrk": figures,
@@ -463,6 +479,7 @@ def _main_run(stack: Stack, requests: Requests, sampler: Sampler, connections: i
         "decisions": decisions,
         "explanation_backlog_at_end": backlog,
         "cpu_ms_per_decision": cpu_ms,
+        "cpu_restarted": restarted,
         "faults": injected,
     }
 
