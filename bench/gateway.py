@@ -1,92 +1,103 @@
-"""Gateway latency and throughput: `POST /v1/scores` by client id through every hop (auth, rate limit,
-features, scoring, explanation claimed and queued, decision logged) against uvicorn processes, loaded by wrk.
+"""Gateway latency and throughput: `POST /v1/scores` through every hop (auth, rate limit, features, scoring,
+explanation claimed and queued, decision logged) against uvicorn processes, loaded by wrk.
 
-p50/p99 come from one connection (one request at a time: the latency a single front-office call sees);
-rps from CONCURRENCY connections, each sending its next request as soon as the last is answered. Errors
-count every non-2xx answer and socket error of both phases. CPU per request of each service (concurrent
-phase, from /proc) is printed too: on a shared machine it moves much less than req/s. No explainer worker
-runs, so explanations only queue (their SHAP work would compete for the same cores). Redis keeps its
-append-only file with an fsync every second, as deployed by docker-compose.yml (the tests fsync every
-write).
+The data is the platform bench's (bench/platform.py): CLIENTS synthetic clients (20,000 training + 16 %
+test clients by default) with built features, a champion trained by `credit train`, and new applicants
+with their history rows. Every request is distinct — each known client is sent once across all phases
+and no phase repeats another's — so each decision claims and queues its own explanation, as in
+production; the explanation sends are counted (the explainer queue's length against the decisions
+answered). No explainer worker and no drift scheduler run: their work would compete for the same cores
+(bench/platform.py measures the whole platform).
+
+Phases, in one run: known clients on one connection (p50/p99 a single front-office call sees), new
+applications with history on one connection (the new-application path), known clients on CONCURRENCY
+connections (req/s, CPU ms per request of each process from /proc). Errors count every non-2xx answer
+and socket error. Redis fsyncs every second, as deployed.
 `python -m bench gateway`; BENCH_GATEWAY_SECONDS sets each phase's length.
 """
 
-import json
 import os
-import random
 import tempfile
-import uuid
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
 
 from bench._measure import cpu_seconds
 from bench._wrk import WrkRequest, load
-from bench.explainer import start_mlflow
-from loopback.platform import Platform, running_platform
-from services.common.db import drop_database, make_engine
-from services.common.settings import CommonSettings
-from services.gateway.key_store import create_key
+from bench.platform import CLIENTS, Requests, Stack, _answered, _queued, prepared, running_stack
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "15"))
 WARMUP_SECONDS = 3
-REQUESTS = 5000  # request bodies cycled by wrk, each a random one of the known clients
 CONCURRENCY = 8  # connections for the throughput phase
 
 
-def _measure(platform: Platform, key: str) -> dict[str, object]:
-    ids = random.Random(3).choices(platform.client_ids, k=REQUESTS)
-    requests = [WrkRequest("POST", "/v1/scores", json.dumps({"client_id": i})) for i in ids]
-    headers = {"X-API-Key": key, "Content-Type": "application/json"}
-    url = platform.gateway.url
-    load(url, requests, headers, WARMUP_SECONDS, CONCURRENCY)
-    sequential = load(url, requests, headers, SECONDS, 1)
-    services = {s.name: s.process.pid for s in (platform.gateway, platform.features, platform.scoring)}
+def _phase(stack: Stack, bodies: list[WrkRequest], seconds: float, connections: int) -> dict[str, object]:
+    headers = {"X-API-Key": stack.key, "Content-Type": "application/json"}
+    figures = load(stack.gateway.url, bodies, headers, seconds, connections)
+    return {**figures, "requests_reused": figures["requests"] > len(bodies)}
+
+
+def _known(requests: Requests, count: int) -> list[WrkRequest]:
+    return [WrkRequest("POST", "/v1/scores", f'{{"client_id": {i}}}') for i in requests.take_known(count)]
+
+
+def _new(requests: Requests, count: int) -> list[WrkRequest]:
+    return [WrkRequest("POST", "/v1/scores", body) for body in requests.take_new(count)]
+
+
+def _measure(stack: Stack, requests: Requests) -> dict[str, object]:
+    """Known ids split between the phases (1/10 warm-up, 1/4 one connection, the rest concurrent): more
+    than each phase sends, which `requests_reused` checks. Decisions and explanation sends are counted
+    after the warm-up."""
+    clients = len(requests.known)
+    warmup = _phase(stack, _known(requests, clients // 10), WARMUP_SECONDS, CONCURRENCY)
+    answered_before, queued_before = _answered(stack), _queued(stack)
+    sequential = _phase(stack, _known(requests, clients // 4), SECONDS, 1)
+    new = _phase(stack, _new(requests, len(requests.new)), SECONDS, 1)
+    services = {
+        s.name: s.process.pid for s in (stack.gateway, stack.features, stack.scoring, stack.monitoring)
+    }
     before = {name: cpu_seconds(pid) for name, pid in services.items()}
-    concurrent = load(url, requests, headers, SECONDS, CONCURRENCY)
+    concurrent = _phase(stack, _known(requests, clients - requests.taken_known), SECONDS, CONCURRENCY)
     cpu_ms = {
-        name: round(1000 * (cpu_seconds(pid) - before[name]) / concurrent["requests"], 3)
+        name: round(1000 * (cpu_seconds(pid) - before[name]) / max(int(concurrent["requests"]), 1), 3)
         for name, pid in services.items()
     }
+    answered = _answered(stack) - answered_before
+    queued = _queued(stack) - queued_before
     return {
         "p50_ms": sequential["p50_ms"],
         "p99_ms": sequential["p99_ms"],
+        "new_application_p50_ms": new["p50_ms"],
+        "new_application_p99_ms": new["p99_ms"],
         "rps": concurrent["rps"],
-        "errors": sequential["errors"] + concurrent["errors"],
+        "errors": sum(int(p["errors"]) for p in (sequential, new, concurrent)),
+        "decisions_answered": answered,
+        "explanations_queued": queued,
+        "decisions_without_explanation_sent": answered - queued,
+        "warmup_requests_reused": warmup["requests_reused"],
         "sequential": sequential,
+        "new_application": new,
         "concurrent": concurrent,
         "cpu_ms_per_request": cpu_ms,
-        "load_average_1m": round(os.getloadavg()[0], 1),
+        "load_average": list(os.getloadavg()),
     }
 
 
 def run() -> tuple[dict, dict]:
-    base = make_url(CommonSettings().database_url)
-    mlflow_db = base.set(database=f"mlflow_bench_{uuid.uuid4().hex[:12]}").render_as_string(
-        hide_password=False
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        mlflow_process, mlflow_uri = start_mlflow(work, mlflow_db)
-        try:
-            with running_platform(
-                REAL_DATA, work / "platform", mlflow_uri, "100000/second", False, "everysec"
-            ) as up:
-                engine = make_engine(up.database_url)
-                key = create_key(engine, "bench", ["score"], None)[1]
-                engine.dispose()
-                figures = _measure(up, key)
-        finally:
-            mlflow_process.terminate()
-            mlflow_process.wait(timeout=60)
-            drop_database(mlflow_db)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        prepared(Path(tmp)) as data,
+        running_stack(data.database_url, data.tracking_uri, Path(tmp), 0, False) as stack,
+    ):
+        figures = _measure(stack, Requests(data.known, data.new))
     params = {
-        "clients": 250,
+        "clients": len(data.known),
+        "training_clients": CLIENTS,
+        "new_applicants": len(data.new),
         "seconds_per_phase": SECONDS,
         "concurrency": CONCURRENCY,
-        "load_generator": "wrk",
+        "load_generator": "wrk -t1, every request distinct",
         "gateway_workers": 1,
         "explainer_worker": False,
+        "model_version": data.version,
     }
     return params, figures

@@ -83,14 +83,16 @@ class Stack:
     monitoring: Service
     gateway: Service
     workers: list[Worker]
-    scheduler: "Scheduler"
+    scheduler: "Scheduler | None"
     key: str
 
     def processes(self) -> dict[str, ChildProcess]:
         parts: dict[str, ChildProcess] = {
             "gateway": self.gateway, "features": self.features, "scoring": self.scoring,
-            "monitoring": self.monitoring, "scheduler": self.scheduler, "redis": self.redis,
+            "monitoring": self.monitoring, "redis": self.redis,
         }  # fmt: skip
+        if self.scheduler is not None:
+            parts["scheduler"] = self.scheduler
         parts.update({f"explainer_{i}": w for i, w in enumerate(self.workers)})
         return parts
 
@@ -172,7 +174,11 @@ def _champion(database_url: str, tracking_uri: str) -> str:
 
 
 @contextmanager
-def running_stack(database_url: str, tracking_uri: str, work: Path) -> Iterator[Stack]:
+def running_stack(
+    database_url: str, tracking_uri: str, work: Path, workers: int = WORKERS, scheduler: bool = True
+) -> Iterator[Stack]:
+    """The platform as `make demo` runs it; without explainer workers or the scheduler, explanations only
+    queue and no drift job runs (the gateway bench: the request path alone on the cores)."""
     redis_server = RedisServer(work, "everysec")
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "MLFLOW_TRACKING_URI": tracking_uri}
     features = Service("features", "services.features.app:app", env, work)
@@ -183,16 +189,16 @@ def running_stack(database_url: str, tracking_uri: str, work: Path) -> Iterator[
     gateway = Service("gateway", "services.gateway.app:app", gateway_env, work)
     workers = [
         Worker({**env, "EXPLAINER_METRICS_PORT": str(free_port())}, work / f"worker{i}.log", f"bench{i}")
-        for i in range(WORKERS)
+        for i in range(workers)
     ]
-    scheduler = Scheduler(env, work)
+    beat = Scheduler(env, work) if scheduler else None
     engine = make_engine(database_url)
     key = create_key(engine, f"bench-{uuid.uuid4().hex[:6]}", ["score", "explain"], None)[1]
     engine.dispose()
-    stack = Stack(database_url, redis_server, features, scoring, monitoring, gateway, workers, scheduler, key)
+    stack = Stack(database_url, redis_server, features, scoring, monitoring, gateway, workers, beat, key)
     try:
         redis_server.start()
-        for part in (features, scoring, monitoring, gateway, *workers, scheduler):
+        for part in (features, scoring, monitoring, gateway, *workers, *([beat] if beat else [])):
             part.start()
         yield stack
     finally:
@@ -214,19 +220,19 @@ class Requests:
 
     def mix(self, count: int) -> list[WrkRequest]:
         new_count = round(count * NEW_SHARE)
-        known = [json.dumps({"client_id": i}) for i in self._take_known(count - new_count)]
-        new = self._take_new(new_count)
+        known = [json.dumps({"client_id": i}) for i in self.take_known(count - new_count)]
+        new = self.take_new(new_count)
         bodies = known + new
         random.Random(len(bodies)).shuffle(bodies)
         return [WrkRequest("POST", "/v1/scores", body) for body in bodies]
 
-    def _take_known(self, count: int) -> list[int]:
+    def take_known(self, count: int) -> list[int]:
         if self.taken_known + count > len(self.known):
             raise RuntimeError(f"only {len(self.known)} known clients: raise BENCH_PLATFORM_CLIENTS")
         self.taken_known += count
         return self.known[self.taken_known - count : self.taken_known]
 
-    def _take_new(self, count: int) -> list[str]:
+    def take_new(self, count: int) -> list[str]:
         if self.taken_new + count > len(self.new):
             raise RuntimeError(f"only {len(self.new)} new applicants: raise BENCH_PLATFORM_NEW")
         self.taken_new += count
@@ -484,33 +490,49 @@ def _main_run(stack: Stack, requests: Requests, sampler: Sampler, connections: i
     }
 
 
-def measure(faults: bool) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class Prepared:
+    database_url: str
+    tracking_uri: str
+    known: list[int]  # every stored client id, shuffled
+    new: list[str]  # new applicants' bodies
+    version: str  # the champion
+
+
+@contextmanager
+def prepared(work: Path) -> Iterator[Prepared]:
+    """An MLflow server, the known clients' database with built features, the new applicants' bodies
+    and a champion trained by `credit train`; all dropped after."""
     base = make_url(CommonSettings().database_url)
     mlflow_db = base.set(database=f"mlflow_bench_{uuid.uuid4().hex[:12]}").render_as_string(
         hide_password=False
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        mlflow_process, tracking_uri = start_mlflow(work, mlflow_db)
-        database_url = None
-        try:
-            database_url, known = _known_database(work)
-            new = _new_applications(work)
-            version = _champion(database_url, tracking_uri)
-            random.Random(5).shuffle(known)
-            sampled = int(SECONDS * SAMPLES_PER_S)
-            with running_stack(database_url, tracking_uri, work) as stack:
-                sampler = Sampler(stack.gateway.url, stack.key, known[:sampled], new[:sampled])
-                requests = Requests(known[sampled:], new[sampled:])
-                connections, probes = _probe(stack, requests)
-                main = _main_run(stack, requests, sampler, connections, faults)
-                counts, catch_up_s = _caught_up(stack)
-        finally:
-            mlflow_process.terminate()
-            mlflow_process.wait(timeout=60)
-            drop_database(mlflow_db)
-            if database_url is not None:
-                drop_database(database_url)
+    mlflow_process, tracking_uri = start_mlflow(work, mlflow_db)
+    database_url = None
+    try:
+        database_url, known = _known_database(work)
+        new = _new_applications(work)
+        version = _champion(database_url, tracking_uri)
+        random.Random(5).shuffle(known)
+        yield Prepared(database_url, tracking_uri, known, new, version)
+    finally:
+        mlflow_process.terminate()
+        mlflow_process.wait(timeout=60)
+        drop_database(mlflow_db)
+        if database_url is not None:
+            drop_database(database_url)
+
+
+def measure(faults: bool) -> tuple[dict, dict]:
+    sampled = int(SECONDS * SAMPLES_PER_S)
+    with tempfile.TemporaryDirectory() as tmp, prepared(Path(tmp)) as data:
+        known, new, version = data.known, data.new, data.version
+        with running_stack(data.database_url, data.tracking_uri, Path(tmp)) as stack:
+            sampler = Sampler(stack.gateway.url, stack.key, known[:sampled], new[:sampled])
+            requests = Requests(known[sampled:], new[sampled:])
+            connections, probes = _probe(stack, requests)
+            main = _main_run(stack, requests, sampler, connections, faults)
+            counts, catch_up_s = _caught_up(stack)
     wrk = main["wrk"]
     figures = {
         "decisions_per_s": round(main["decisions"] / SECONDS, 1),
