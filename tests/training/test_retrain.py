@@ -3,6 +3,7 @@ real Celery training worker process on a throwaway redis-server, the real MLflow
 challenger with a stored promotion report, never a champion; a trigger during a running retraining starts
 no second one; a killed worker's job is redone; promotion still needs a person's approval."""
 
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
@@ -181,7 +182,9 @@ def test_a_drift_trigger_makes_a_challenger_with_its_report_and_a_second_trigger
 def test_a_killed_workers_retraining_is_redone_once(
     labelled: str, tracking_uri: str, broker: RedisServer, workers: Workers
 ) -> None:
-    job, _ = request_manual(broker.url, "labels of the last quarter", "dan")
+    queued = CliRunner().invoke(credit, ["train", "--queue", "--author", "dan"])
+    assert queued.exit_code == 0, queued.output
+    job = re.search(r"retraining queued \(job ([0-9a-f-]+), requested by dan\)", queued.output).group(1)
     first = workers.start()
     workers.wait_for_line("retraining started: manual")
     first.kill()  # mid-job: the message is unacknowledged, the advisory lock dies with the connection
@@ -191,7 +194,7 @@ def test_a_killed_workers_retraining_is_redone_once(
     wait_for(lambda: retrained(labelled), "the redone retraining's audit event", JOB_SECONDS)
     [row] = retrained(labelled)
     assert row.detail["job_id"] == job and row.actor == "retrain:manual"
-    assert row.detail["requested_by"] == "dan"
+    assert row.detail["requested_by"] == "dan" and row.detail["reason"] == "credit train --queue"
     assert resolve_alias(registry.CHALLENGER) == row.version
     assert resolve_alias(registry.CHAMPION) is None  # nothing was serving, and nothing serves now
     assert len(registry.list_versions()) == 1
