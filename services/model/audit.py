@@ -26,6 +26,7 @@ def current_actor() -> str:
 
 class Event(StrEnum):
     TRAINED = "trained"
+    RETRAINED = "retrained"  # by a trigger (drift, estimated performance, schedule, manual): a challenger
     APPROVED = "approved"
     PROMOTED = "promoted"
     FORCED = "forced"  # a promotion whose gates failed, with a written justification

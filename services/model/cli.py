@@ -127,6 +127,20 @@ def rollback_command(
     typer.echo(f"version {restored} is '{registry.CHAMPION}' again (was {left})")
 
 
+@model_app.command("retrain")
+def retrain_command(
+    note: Annotated[str, typer.Option(help="Why a retraining is wanted (recorded with the new version).")],
+    by: By = None,
+) -> None:
+    """Queue a retraining on the latest labelled data: the training worker registers a challenger and
+    its promotion report; it waits for approval like any version (a running retraining serves it)."""
+    from services.training.queue import QueueUnavailable, queued_message, request_manual
+
+    with user_errors(*USER_ERRORS, QueueUnavailable, ValueError):
+        job, request = request_manual(CommonSettings().redis_url, note, by or current_actor())
+    typer.echo(queued_message(job, request))
+
+
 @model_app.command("history")
 def history_command(
     version: Annotated[str | None, typer.Option(help="Only this version's events.")] = None,

@@ -16,6 +16,7 @@ from services.training import tracking
 from services.training.cross_validation import TrainingConfig
 from services.training.dataset import TrainingDataError, TrainingSet, load_training_set
 from services.training.pipeline import TrainedModel, train
+from services.training.queue import QueueUnavailable, queued_message, request_manual
 
 USER_ERRORS = (TrainingDataError, TrackingUnavailable, registry.RegistryError)
 
@@ -60,9 +61,23 @@ def train_command(
         str | None,
         typer.Option(help="Who trains (recorded; may not approve it). Default: $CREDIT_ACTOR, the OS user."),
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Queue a retraining for the training worker instead (its TRAINING_* settings apply; "
+            "author retrain:manual), and return.",
+        ),
+    ] = False,
 ) -> None:
     """Train on the materialised features and TARGET; log to MLflow; register a challenger version."""
     settings = CommonSettings()
+    if queue:
+        with user_errors(QueueUnavailable):
+            by = author or current_actor()
+            job, request = request_manual(settings.redis_url, "credit train --queue", by)
+        typer.echo(queued_message(job, request))
+        return
     with user_errors(*USER_ERRORS):
         connect(settings.mlflow_tracking_uri)
         data = load_training_set(settings.database_url)
