@@ -100,7 +100,7 @@ def check_feature_set(model: ScoringModel, version: str, feature_set_hash: str) 
 
 def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -> pl.DataFrame:
     check_feature_set(model, version, features.feature_set_hash)
-    pd_values, decisions = model.decisions(model_columns(model, features))
+    pd_values, decisions = model.decisions(model.columns_of(features.values, features.names))
     return pl.DataFrame(
         {
             "SK_ID_CURR": features.client_ids,
@@ -109,11 +109,3 @@ def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -
             "MODEL_VERSION": [version] * len(pd_values),
         }
     )
-
-
-def model_columns(model: ScoringModel, features: FeatureMatrix) -> np.ndarray:
-    """The matrix's columns the model uses, in its order (a model may use a subset of the feature set)."""
-    if features.names == model.feature_names:
-        return features.values
-    position = {name: i for i, name in enumerate(features.names)}
-    return features.values[:, [position[name] for name in model.feature_names]]
