@@ -26,6 +26,7 @@ def current_actor() -> str:
 
 class Event(StrEnum):
     TRAINED = "trained"
+    IMPORTED = "imported"  # a model trained outside the platform (a notebook), brought in by its author
     APPROVED = "approved"
     PROMOTED = "promoted"
     FORCED = "forced"  # a promotion whose gates failed, with a written justification
