@@ -36,9 +36,7 @@ def train_and_register(
     run_name = f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with tracking.parent_run(experiment, run_name) as run_id:
         trained = train(data, config, tracking.log_candidate)
-        info = tracking.log_final(trained, registry.MODEL_NAME)
-    version = str(info.registered_model_version)
-    registry.tag_new_version(version, run_id, trained, author or current_actor())
+        version = tracking.register_final(trained, run_id, author or current_actor())
     return TrainingReport(run_id, version, trained)
 
 
