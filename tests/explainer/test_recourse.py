@@ -11,7 +11,7 @@ import polars as pl
 import psycopg2.extensions
 import pytest
 
-from loopback.applicants import Synthetic, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
+from loopback.applicants import Applicants, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
 from loopback.trained import Trained
 from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
@@ -24,7 +24,7 @@ APPLICATIONS = 25  # refused or review applications searched per test
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Trained, RawTables]:
-    found: Synthetic = trained_on_synthetic(tmp_path_factory.mktemp("recourse"))
+    found: Applicants = trained_on_synthetic(tmp_path_factory.mktemp("recourse"))
     return found.trained, found.raw
 
 
