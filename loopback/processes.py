@@ -86,16 +86,20 @@ def _pings(client: redis.Redis) -> bool:
 
 
 class Worker(ChildProcess):
-    """`celery -A services.explainer.celery_app worker` as a child process, one solo-pool process."""
+    """`celery -A APP worker` as a child process, one solo-pool process: the explainer's by default, or
+    another app (`app="services.training.tasks"`) on its queue."""
 
-    def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, name: str, app: str = "services.explainer.celery_app"
+    ) -> None:
         self.env = {**os.environ, **env}
         self.log = log
         self.name = name
+        self.app = app
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "celery", "-A", "services.explainer.celery_app", "worker",
+        command = [sys.executable, "-m", "celery", "-A", self.app, "worker",
                    "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
                    "--without-gossip", "--without-mingle", "--without-heartbeat",
                    "-n", f"{self.name}@%h"]  # fmt: skip

@@ -9,8 +9,8 @@ One naming rule for every setting, field and environment variable alike:
   (DECISIONS_STREAM, SHADOW_STREAM). Each is declared with `platform(...)`, which pins its variable name.
 - Everything else belongs to one service and carries its prefix, set once by the class's `env_prefix`:
   the field `ScoringSettings.reload_interval_s` is read from SCORING_RELOAD_INTERVAL_S, GATEWAY_...,
-  FEATURES_..., MONITORING_..., EXPLAINER_... likewise. Batch jobs' own knobs follow the same rule
-  (SPARK_MASTER, SPARK_PARTITIONS).
+  FEATURES_..., MONITORING_..., EXPLAINER_..., TRAINING_... likewise. Batch jobs' own knobs follow the
+  same rule (SPARK_MASTER, SPARK_PARTITIONS).
 Code and tests build settings by field name (`ScoringSettings(reload_interval_s=0.2)`).
 """
 

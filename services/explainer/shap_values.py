@@ -9,18 +9,24 @@ from collections.abc import Mapping
 import lightgbm as lgb
 import numpy as np
 
+from services.feature_definitions.catalog import NAMES
+
+PLATFORM_NAMES = frozenset(NAMES)
+
 
 class VectorMismatch(ValueError):
     """The submitted features are not the model's; the message names the differences."""
 
 
 def vector_for(feature_names: tuple[str, ...], features: Mapping[str, float | None]) -> np.ndarray:
-    """The row in model order; None becomes NaN (missing), as in training."""
-    if len(features) == len(feature_names):
-        try:  # the common case in one pass; numpy reads None as NaN
-            return np.array([features[name] for name in feature_names], dtype=np.float64)
-        except KeyError:
-            pass
+    """The row in model order; None becomes NaN (missing), as in training. `features` may be the features
+    service's whole vector when the model uses a subset of it: the model's names are picked out."""
+    try:  # the common case in one pass; numpy reads None as NaN
+        row = np.array([features[name] for name in feature_names], dtype=np.float64)
+    except KeyError:
+        row = None
+    if row is not None and (len(features) == len(feature_names) or features.keys() <= PLATFORM_NAMES):
+        return row
     absent = [name for name in feature_names if name not in features]
     unknown = sorted(set(features) - set(feature_names))
     raise VectorMismatch(

@@ -6,7 +6,7 @@ yields a new feature set and a model trained on the old one is never fed the new
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -38,6 +38,12 @@ def feature_set_hash(features: tuple[Feature, ...]) -> str:
 
 
 FEATURE_SET_HASH: str = feature_set_hash(FEATURES)
+_KNOWN = frozenset(NAMES)
+
+
+def not_produced(names: Iterable[str]) -> list[str]:
+    """The names among `names` that no feature definition produces, in their order."""
+    return [name for name in names if name not in _KNOWN]
 
 
 # History sources in catalog order: the tables each reads and the function aggregating them per client.

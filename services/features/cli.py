@@ -3,15 +3,18 @@
 import json
 from dataclasses import asdict
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from services.common.cli import user_errors
 from services.common.logging import configure_cli_logging
 from services.common.settings import CommonSettings
 from services.feature_definitions import docs
 from services.features.build import build
 from services.features.schemas import feature_schema
+from services.training.dataset import TrainingDataError, labelled_features
 
 if TYPE_CHECKING:
     from services.features.spark_build import SparkBuildReport
@@ -66,6 +69,22 @@ def _spark_build(input_dir: str, output_dir: str, database_url: str | None) -> "
             return spark_build(spark, input_dir, output_dir, settings.spark_partitions, database_url)
     except PySparkException as error:
         raise RuntimeError(error_summary(error)) from None
+
+
+@features_app.command("export")
+def export_command(
+    output: Annotated[Path, typer.Option(help="Parquet file to write.")],
+    feature: Annotated[
+        list[str] | None, typer.Option(help="Only this feature (repeatable). Default: every feature.")
+    ] = None,
+) -> None:
+    """Write SK_ID_CURR, TARGET and the materialised features of every labelled client as Parquet (what
+    a notebook trains a model on, for `credit model import`)."""
+    with user_errors(TrainingDataError):
+        frame = labelled_features(CommonSettings().database_url, feature)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(output)
+    typer.echo(f"wrote {frame.height} labelled clients x {frame.width - 2} features to {output}")
 
 
 @features_app.command("schema")

@@ -26,6 +26,8 @@ def current_actor() -> str:
 
 class Event(StrEnum):
     TRAINED = "trained"
+    RETRAINED = "retrained"  # by a trigger (drift, estimated performance, schedule, manual): a challenger
+    IMPORTED = "imported"  # a model trained outside the platform (a notebook), brought in by its author
     APPROVED = "approved"
     PROMOTED = "promoted"
     FORCED = "forced"  # a promotion whose gates failed, with a written justification

@@ -2,6 +2,7 @@
 the audit history (the rules: services/model/lifecycle.py)."""
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from services.model.audit import current_actor
 from services.model.gates import GateSettings
 from services.model.mlflow_uri import TrackingUnavailable, connect
 from services.model.model_store import ModelVersionNotFound
+from services.model.policy import REVIEW_SHARE
 from services.model.reference import ModelUnreadable
 
 model_app = typer.Typer(no_args_is_help=True, help="Registered model versions and their lifecycle.")
@@ -76,6 +78,50 @@ def report_command(
     typer.echo(f"logged as {artifact} on version {version}'s run", err=True)
 
 
+@model_app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="The notebook's booster, saved with booster.save_model.")],
+    oof: Annotated[
+        Path | None, typer.Option(help="Parquet/CSV of SK_ID_CURR, SCORE: its out-of-fold scores.")
+    ] = None,
+    holdout: Annotated[
+        Path | None, typer.Option(help="Parquet/CSV with SK_ID_CURR: labelled clients it never saw.")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option(help="Who trained it (may not approve it). Default: $CREDIT_ACTOR, OS user.")
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "credit-scoring",
+    review_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of validation applications sent to review.")
+    ] = REVIEW_SHARE,
+    include_gender: Annotated[bool, typer.Option(help="Accept a model that uses gender.")] = False,
+) -> None:
+    """Register a LightGBM model trained outside the platform as the challenger: features checked,
+    calibrated, threshold and review band set on the validation rows, logged like `credit train`."""
+    from services.model.importing import ID, SCORE, ImportRefused, import_model, read_table  # LightGBM
+    from services.training.dataset import TrainingDataError
+
+    with user_errors(*USER_ERRORS, ImportRefused, TrainingDataError):
+        settings = CommonSettings()
+        connect(settings.mlflow_tracking_uri)
+        done = import_model(
+            path,
+            settings.database_url,
+            predictions=None if oof is None else read_table(oof, (ID, SCORE)),
+            holdout=None if holdout is None else read_table(holdout, (ID,))[ID].to_list(),
+            author=author,
+            experiment=experiment,
+            review_share=review_share,
+            include_gender=include_gender,
+        )
+    model = done.trained.model
+    typer.echo(
+        f"run {done.run_id}: registered {registry.MODEL_NAME} version {done.version} as "
+        f"'{registry.CHALLENGER}' ({len(model.feature_names)} features, threshold {model.threshold:.4f} "
+        f"on {done.validation} rows, test AUC {done.trained.test['roc_auc']:.4f})"
+    )
+
+
 @model_app.command("approve")
 def approve_command(
     version: str,
@@ -125,6 +171,20 @@ def rollback_command(
         settings = _connect()
         restored, left = lifecycle.rollback(settings.database_url, by or current_actor(), note)
     typer.echo(f"version {restored} is '{registry.CHAMPION}' again (was {left})")
+
+
+@model_app.command("retrain")
+def retrain_command(
+    note: Annotated[str, typer.Option(help="Why a retraining is wanted (recorded with the new version).")],
+    by: By = None,
+) -> None:
+    """Queue a retraining on the latest labelled data: the training worker registers a challenger and
+    its promotion report; it waits for approval like any version (a running retraining serves it)."""
+    from services.training.queue import QueueUnavailable, queued_message, request_manual
+
+    with user_errors(*USER_ERRORS, QueueUnavailable, ValueError):
+        job, request = request_manual(CommonSettings().redis_url, note, by or current_actor())
+    typer.echo(queued_message(job, request))
 
 
 @model_app.command("history")

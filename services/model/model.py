@@ -40,6 +40,14 @@ class ScoringModel:
         """Calibrated probability of default for rows ordered as `feature_names`."""
         return self.calibrator.transform(self.booster.predict(values))
 
+    def columns_of(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        """Rows whose columns are `names` (the feature set, say) -> their columns the model uses, in its
+        order: a model may use a subset of the features."""
+        if names == self.feature_names:
+            return values
+        position = {name: i for i, name in enumerate(names)}
+        return values[:, [position[name] for name in self.feature_names]]
+
     def decide(self, pd_values: np.ndarray) -> np.ndarray:
         """The model's side of the threshold (what an officer's review is compared to)."""
         return np.where(pd_values >= self.threshold, "refused", "approved")

@@ -3,7 +3,8 @@
 Worker and scheduler in one process for a small deployment:
     celery -A services.monitoring.celery_app worker --beat -Q monitoring --loglevel INFO
 Two jobs never overlap (the job takes a Postgres advisory lock); a beat tick that finds one running
-returns without doing anything.
+returns without doing anything. A run that finds drift (or a low estimated AUC) queues a retraining when
+MONITORING_RETRAIN_ON_DRIFT (MONITORING_RETRAIN_ON_ESTIMATED_AUC) is on (retraining.py).
 """
 
 import logging
@@ -12,6 +13,7 @@ from pathlib import Path
 from celery import Celery
 
 from services.monitoring.drift_job import JobAlreadyRunning, run_job
+from services.monitoring.retraining import after_drift_run
 from services.monitoring.settings import MonitoringSettings
 
 QUEUE = "monitoring"
@@ -52,8 +54,14 @@ app = create_app(MonitoringSettings())
 @app.task(name="monitoring.run_drift")
 def run_drift() -> int | None:
     """One drift job; returns its run id, or None when another job was still running."""
+    settings = MonitoringSettings()
     try:
-        return run_job(MonitoringSettings())
+        run_id = run_job(settings)
     except JobAlreadyRunning:
         logger.info("drift job skipped: the previous one is still running")
         return None
+    try:
+        after_drift_run(app, settings, run_id)
+    except Exception:  # the run is stored either way; a broker hiccup must not fail the drift job
+        logger.exception("could not queue the retraining drift run %s asked for", run_id)
+    return run_id

@@ -162,7 +162,7 @@ def _replay(row: tuple, models: Models) -> Replayed:
             f"artifacts changed: version {version} digest {recorded[:12]} recorded {recorded_at:%Y-%m-%d},"
             f" {digest[:12]} in the registry now"
         )
-    if set(names) != set(model.feature_names):
+    if not set(model.feature_names) <= set(names):  # a model may use a subset of the logged vector
         missing = sorted(set(model.feature_names) - set(names))
         unknown = sorted(set(names) - set(model.feature_names))
         reasons.append(

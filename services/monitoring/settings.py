@@ -31,6 +31,10 @@ class MonitoringSettings(ServiceSettings):
     drift_interval_s: float = 3600.0
     beat_schedule_file: str = ".run/celerybeat-schedule"  # beat's last-run times (runtime state)
     model_alias: str = platform("champion", "MODEL_ALIAS")
+    # A scheduled drift run that finds dataset drift (or an estimated AUC below the validation AUC by more
+    # than estimated_auc_margin) queues a retraining: a challenger awaiting approval, never a promotion.
+    retrain_on_drift: bool = False
+    retrain_on_estimated_auc: bool = False
 
     stats_window_hours: float = 24.0
     stats_cache_s: float = 10.0

@@ -100,7 +100,7 @@ def check_feature_set(model: ScoringModel, version: str, feature_set_hash: str) 
 
 def score_features(model: ScoringModel, version: str, features: FeatureMatrix) -> pl.DataFrame:
     check_feature_set(model, version, features.feature_set_hash)
-    pd_values, decisions = model.decisions(features.values)
+    pd_values, decisions = model.decisions(model.columns_of(features.values, features.names))
     return pl.DataFrame(
         {
             "SK_ID_CURR": features.client_ids,

@@ -32,17 +32,18 @@ class ModelRejected(RuntimeError):
     """The version loads but must not serve (feature-set hash or feature count mismatch)."""
 
 
-def features_hash(features_url: str) -> str:
-    """The feature-set hash the features service computes vectors with."""
+def features_schema(features_url: str) -> FeatureSchema:
+    """The feature set (hash and names) the features service computes vectors with."""
     response = httpx.get(f"{features_url.rstrip('/')}/features/schema", timeout=5.0)
     response.raise_for_status()
-    return FeatureSchema.model_validate_json(response.content).feature_set_hash
+    return FeatureSchema.model_validate_json(response.content)
 
 
 def load_checked(version: str, alias: str, features_url: str, client: MlflowClient) -> LoadedModel:
     """Download `version`, refuse it if it does not fit the features being served, warm it up."""
     model = model_store.load_version(version, client)
-    served_hash = features_hash(features_url)
+    schema = features_schema(features_url)
+    served_hash = schema.feature_set_hash
     if model.feature_set_hash != served_hash:
         raise ModelRejected(
             f"version {version} was trained on feature set {model.feature_set_hash} but the features "
@@ -53,8 +54,9 @@ def load_checked(version: str, alias: str, features_url: str, client: MlflowClie
             f"version {version}: booster expects {model.booster.num_feature()} features, "
             f"model.json lists {len(model.feature_names)}"
         )
+    served = frozenset(f.name for f in schema.features)  # a model may use a subset of them
     tags = client.get_model_version(MODEL_NAME, version).tags
-    loaded = LoadedModel(version, alias, model, _float_tags(tags))
+    loaded = LoadedModel(version, alias, model, _float_tags(tags), served)
     loaded.predict_pd(np.zeros((1, len(model.feature_names))))  # first call pays LightGBM's set-up cost
     return loaded
 

@@ -32,6 +32,7 @@ class LoadedModel:
     alias: str
     model: ScoringModel
     metrics: dict[str, float]
+    served: frozenset[str] = frozenset()  # the features service's names: a row may carry those too
     positions: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -40,12 +41,16 @@ class LoadedModel:
 
     def matrix(self, rows: Sequence[tuple[str, FeatureRow]]) -> np.ndarray:
         """(field path, row) pairs -> rows in the model's feature order as float64; null becomes NaN,
-        LightGBM's missing value. Rows whose names differ from the model's are refused, naming them."""
+        LightGBM's missing value. A row holds the model's names, or the features service's full vector
+        for a model using a subset of it (selected by name); anything else is refused, naming the names."""
         names = self.model.feature_names
         for where, row in rows:
-            if row.keys() != self.positions.keys():
+            if row.keys() != self.positions.keys() and not self._selectable(row):
                 self._reject(row, where)
         return np.array([[row[name] for name in names] for _, row in rows], dtype=np.float64)
+
+    def _selectable(self, row: FeatureRow) -> bool:
+        return self.positions.keys() <= row.keys() and row.keys() <= self.served
 
     def predict_pd(self, values: np.ndarray) -> np.ndarray:
         """ScoringModel's booster + calibrator, with one thread per call: concurrency comes from
@@ -61,7 +66,7 @@ class LoadedModel:
 
     def _reject(self, row: FeatureRow, where: str) -> None:
         missing = [name for name in self.model.feature_names if name not in row]
-        unknown = sorted(set(row) - self.positions.keys())
+        unknown = sorted(set(row) - self.positions.keys() - self.served)
         details = [{"field": f"{where}.{name}", "reason": "missing feature"} for name in missing]
         details += [{"field": f"{where}.{name}", "reason": "unknown feature"} for name in unknown]
         parts = [

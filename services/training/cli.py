@@ -16,6 +16,7 @@ from services.training import tracking
 from services.training.cross_validation import TrainingConfig
 from services.training.dataset import TrainingDataError, TrainingSet, load_training_set
 from services.training.pipeline import TrainedModel, train
+from services.training.queue import QueueUnavailable, queued_message, request_manual
 
 USER_ERRORS = (TrainingDataError, TrackingUnavailable, registry.RegistryError)
 
@@ -35,9 +36,7 @@ def train_and_register(
     run_name = f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     with tracking.parent_run(experiment, run_name) as run_id:
         trained = train(data, config, tracking.log_candidate)
-        info = tracking.log_final(trained, registry.MODEL_NAME)
-    version = str(info.registered_model_version)
-    registry.tag_new_version(version, run_id, trained, author or current_actor())
+        version = tracking.register_final(trained, run_id, author or current_actor())
     return TrainingReport(run_id, version, trained)
 
 
@@ -60,9 +59,23 @@ def train_command(
         str | None,
         typer.Option(help="Who trains (recorded; may not approve it). Default: $CREDIT_ACTOR, the OS user."),
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Queue a retraining for the training worker instead (its TRAINING_* settings apply; "
+            "author retrain:manual), and return.",
+        ),
+    ] = False,
 ) -> None:
     """Train on the materialised features and TARGET; log to MLflow; register a challenger version."""
     settings = CommonSettings()
+    if queue:
+        with user_errors(QueueUnavailable):
+            by = author or current_actor()
+            job, request = request_manual(settings.redis_url, "credit train --queue", by)
+        typer.echo(queued_message(job, request))
+        return
     with user_errors(*USER_ERRORS):
         connect(settings.mlflow_tracking_uri)
         data = load_training_set(settings.database_url)

@@ -1,6 +1,7 @@
 """The training table: materialised features joined to TARGET from application_train, with the checks
 that stop a training run early and clearly when the data cannot support one."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.db import make_engine
+from services.feature_definitions.catalog import not_produced
 from services.features.store import FeatureSetNotBuilt, read_materialised
 
 MIN_ROWS = 200
@@ -42,6 +44,19 @@ def load_training_set(database_url: str) -> TrainingSet:
     training = TrainingSet(features.client_ids, features.values, y, features.names, features.feature_set_hash)
     check_training_set(training.y)
     return training
+
+
+def labelled_features(database_url: str, names: Sequence[str] | None = None) -> pl.DataFrame:
+    """What a notebook trains on: SK_ID_CURR, TARGET and the materialised features (all, or `names` in
+    that order) of every labelled client, from the same store and checks as `credit train`."""
+    unknown = not_produced(names or ())
+    if unknown:
+        raise TrainingDataError(f"no such feature(s): {', '.join(unknown)} (see `credit features schema`)")
+    data = load_training_set(database_url)
+    frame = pl.DataFrame(data.x, schema=list(data.names), orient="row")
+    return frame.select(
+        pl.Series("SK_ID_CURR", data.client_ids), pl.Series("TARGET", data.y), *(names or data.names)
+    )
 
 
 def read_targets(database_url: str) -> pl.DataFrame:

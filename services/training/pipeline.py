@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
@@ -48,6 +49,17 @@ class TrainedModel:
     test_y: np.ndarray
     test_pd: np.ndarray
     importance: pl.DataFrame
+    # test_x's columns when they are more than the model's: an imported model using a subset keeps every
+    # platform feature in its reference sample, so a champion using others can be scored on its rows.
+    test_names: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.test_names or self.model.feature_names
+
+    def model_rows(self, rows: slice) -> np.ndarray:
+        """Test rows in the model's feature order."""
+        return self.model.columns_of(self.test_x[rows], self.columns)
 
 
 def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLogger) -> TrainedModel:
@@ -58,31 +70,70 @@ def train(data: TrainingSet, config: TrainingConfig, log_candidate: CandidateLog
     x_tr = without_protected(x_tr, data.names, config.include_gender)
     monotone = monotone_constraints(data.names)
     params, cv = _choose_params(x_tr, y_tr, monotone, config, log_candidate)
-    calibrator = fit_calibrator(cv.oof, y_tr)
-    validation_pd = calibrator.transform(cv.oof)
-    threshold = best_threshold(y_tr, validation_pd).threshold
     booster = refit(x_tr, y_tr, params, cv.best_iteration, config, monotone)
-    review = ReviewBand.around(validation_pd, threshold, config.review_share)
+    policy = Validation(cv.oof, y_tr, x_tr, config.review_share)
+    model, validation_pd = scoring_model(booster, data.names, data.feature_set_hash, policy)
+    params = {
+        **BASE_PARAMS,
+        **params,
+        "num_iterations": cv.best_iteration,
+        **_monotone_param(data.names, monotone),
+        "include_gender": config.include_gender,
+    }
+    return evaluated(model, params, policy.y, validation_pd, ids_te, x_te, y_te)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What a booster's decision policy is set on: its out-of-fold (or held-out) raw scores and their
+    TARGET, and the rows its input profile learns the usual ranges from (model order)."""
+
+    scores: np.ndarray
+    y: np.ndarray
+    seen_x: np.ndarray
+    review_share: float
+
+
+def scoring_model(
+    booster: lgb.Booster, names: tuple[str, ...], feature_set_hash: str, validation: Validation
+) -> tuple[ScoringModel, np.ndarray]:
+    """The booster as a ScoringModel: isotonic calibration, the cost threshold and the review band on the
+    validation scores, the input profile from the rows it saw; also returns the validation PDs."""
+    calibrator = fit_calibrator(validation.scores, validation.y)
+    validation_pd = calibrator.transform(validation.scores)
+    threshold = best_threshold(validation.y, validation_pd).threshold
+    review = ReviewBand.around(validation_pd, threshold, validation.review_share)
     gain = booster.feature_importance("gain")
-    profile = InputProfile.learn(x_tr, data.names, CATEGORICAL, gain)
-    model = ScoringModel(booster, calibrator, threshold, data.names, data.feature_set_hash, review, profile)
-    test_pd = model.predict_pd(x_te)
+    profile = InputProfile.learn(validation.seen_x, names, CATEGORICAL, gain)
+    model = ScoringModel(booster, calibrator, threshold, names, feature_set_hash, review, profile)
+    return model, validation_pd
+
+
+def evaluated(
+    model: ScoringModel,
+    params: dict[str, Any],
+    validation_y: np.ndarray,
+    validation_pd: np.ndarray,
+    test_ids: np.ndarray,
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    test_names: tuple[str, ...] = (),
+) -> TrainedModel:
+    """Validation and test metrics and SHAP importance on the test rows (`test_names`: their columns, when
+    more than the model's)."""
+    rows = model.columns_of(test_x, test_names or model.feature_names)
+    test_pd = model.predict_pd(rows)
     return TrainedModel(
         model=model,
-        params={
-            **BASE_PARAMS,
-            **params,
-            "num_iterations": cv.best_iteration,
-            **_monotone_param(data.names, monotone),
-            "include_gender": config.include_gender,
-        },
-        validation=decision_metrics(y_tr, validation_pd, threshold),
-        test=decision_metrics(y_te, test_pd, threshold),
-        test_ids=ids_te,
-        test_x=x_te,
-        test_y=y_te,
+        params=params,
+        validation=decision_metrics(validation_y, validation_pd, model.threshold),
+        test=decision_metrics(test_y, test_pd, model.threshold),
+        test_ids=test_ids,
+        test_x=test_x,
+        test_y=test_y,
         test_pd=test_pd,
-        importance=global_importance(booster, x_te[:IMPORTANCE_ROWS], data.names),
+        importance=global_importance(model.booster, rows[:IMPORTANCE_ROWS], model.feature_names),
+        test_names=test_names,
     )
 
 

@@ -16,6 +16,7 @@ import polars as pl
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
+from services.model import registry
 from services.model.mlflow_uri import artifact_root
 from services.training import plots
 from services.training.pipeline import TrainedModel
@@ -59,6 +60,15 @@ def log_final(trained: TrainedModel, registered_name: str) -> ModelInfo:
         return _log_model(trained, root / "scoring", registered_name)
 
 
+def register_final(trained: TrainedModel, run_id: str, author: str) -> str:
+    """In the active parent run: log the model and everything about it (log_final), register it and tag
+    the new version as the challenger, with its author. Returns the version number."""
+    info = log_final(trained, registry.MODEL_NAME)
+    version = str(info.registered_model_version)
+    registry.tag_new_version(version, run_id, trained, author)
+    return version
+
+
 def _log_files(trained: TrainedModel, root: Path) -> None:
     (root / "plots").mkdir()
     plots.save_all(
@@ -81,7 +91,7 @@ def _log_files(trained: TrainedModel, root: Path) -> None:
 def reference_sample(trained: TrainedModel) -> pl.DataFrame:
     """Held-out rows with their features and predictions: the baseline drift monitoring compares to."""
     rows = slice(0, REFERENCE_ROWS)
-    features = pl.DataFrame(trained.test_x[rows], schema=list(trained.model.feature_names), orient="row")
+    features = pl.DataFrame(trained.test_x[rows], schema=list(trained.columns), orient="row")
     pd_values = trained.test_pd[rows]
     return features.with_columns(
         pl.Series("SK_ID_CURR", trained.test_ids[rows]),
@@ -92,8 +102,9 @@ def reference_sample(trained: TrainedModel) -> pl.DataFrame:
 
 
 def _log_model(trained: TrainedModel, scoring_dir: Path, registered_name: str) -> ModelInfo:
-    example = pd.DataFrame(trained.test_x[:EXAMPLE_ROWS], columns=list(trained.model.feature_names))
-    pd_values = trained.model.predict_pd(trained.test_x[:EXAMPLE_ROWS])
+    rows = trained.model_rows(slice(0, EXAMPLE_ROWS))
+    example = pd.DataFrame(rows, columns=list(trained.model.feature_names))
+    pd_values = trained.model.predict_pd(rows)
     output = pd.DataFrame({"PD": pd_values, "DECISION": trained.model.decide(pd_values)})
     return mlflow.pyfunc.log_model(
         name="model",

@@ -17,6 +17,7 @@ from services.features.settings import FeaturesSettings
 from services.gateway.settings import GatewaySettings
 from services.monitoring.settings import MonitoringSettings
 from services.scoring.settings import ScoringSettings
+from services.training.settings import TrainingSettings
 from tests.deploy.stack import COMPOSE, REPO, built_services, compose_config, env_file, services
 
 PUBLISHED = {"gateway", "grafana", "mlflow"}
@@ -30,6 +31,7 @@ SETTINGS: dict[str, tuple[str, type[CommonSettings]]] = {
     "monitoring": ("services.monitoring.", MonitoringSettings),
     "scheduler": ("services.monitoring.", MonitoringSettings),
     "explainer": ("services.explainer.", ExplainerSettings),
+    "trainer": ("services.training.", TrainingSettings),
     "bootstrap": ("scripts/bootstrap.sh", CommonSettings),
 }
 MLFLOW_SERVER = REPO / "infra" / "mlflow" / "server.py"

@@ -19,6 +19,7 @@ from services.features.settings import FeaturesSettings
 from services.gateway.settings import GatewaySettings
 from services.monitoring.settings import MonitoringSettings
 from services.scoring.settings import ScoringSettings
+from services.training.settings import TrainingSettings
 from tests.deploy.stack import REPO, built_services
 
 KUBECTL = Path(sys.executable).with_name("kubectl")
@@ -34,6 +35,7 @@ SETTINGS: dict[str, type[CommonSettings]] = {
     "monitoring": MonitoringSettings,
     "explainer": ExplainerSettings,
     "scheduler": MonitoringSettings,
+    "trainer": TrainingSettings,
 }
 HTTP_SERVICES = ("gateway", "features", "scoring", "monitoring")
 AUTOSCALED = ("gateway", "features", "scoring")

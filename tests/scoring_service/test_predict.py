@@ -1,9 +1,11 @@
 """Readiness, /predict (single and batch), /model and strict validation against a registered champion."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from services.feature_definitions.catalog import FEATURE_SET_HASH
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.model import registry
 from services.model.model import ScoringModel
 from tests.scoring_service.support import Serve, served_version, wait_for
@@ -155,3 +157,28 @@ def test_invalid_features_are_422_naming_them(serve: Serve) -> None:
     assert fields == {f"features.feature_{i}": "Input should be a finite number" for i in range(3)}
     assert both.status_code == 422
     assert "exactly one of 'features'" in both.json()["error"]["message"]
+
+
+def test_a_model_on_a_subset_of_the_features_scores_the_features_services_full_vectors(
+    serve: Serve,
+) -> None:
+    """An imported notebook model may use a few of the features; the gateway still sends every one."""
+    planted = small_model(seed=5, feature_set_hash=FEATURE_SET_HASH)
+    subset = NAMES[3:15]  # twelve catalog names for the planted columns
+    model = replace(planted, feature_names=subset, profile=None)
+    registry.set_champion(register(model, seed=5))
+    rows = [
+        {**dict.fromkeys(NAMES), **dict(zip(subset, row.values(), strict=True))}
+        for row in planted_rows(3, 12)
+    ]
+    with serve() as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        answer = client.post("/predict", json={"instances": rows})
+        bogus = client.post("/predict", json={"features": {**rows[0], "bogus": 1.0}})
+    assert answer.status_code == 200, answer.text
+    values = np.array([[row[n] for n in subset] for row in rows], dtype=np.float64)
+    assert [p["pd"] for p in answer.json()["predictions"]] == pytest.approx(model.predict_pd(values).tolist())
+    assert (
+        bogus.status_code == 422
+        and "unknown feature(s) in features: bogus" in bogus.json()["error"]["message"]
+    )

@@ -1,0 +1,1 @@
+"""Tests of the training worker: continuous training, never continuous promotion."""
