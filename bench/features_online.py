@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.features_build import synthetic_database
 from services.common.db import raw_connection
-from services.features.build import build
+from services.feature_store.build import build
 
 CLIENTS = int(os.environ.get("BENCH_ONLINE_CLIENTS", "20000"))
 SEED = 5

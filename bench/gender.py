@@ -18,7 +18,7 @@ import numpy as np
 
 from services.data.synth import generate
 from services.feature_definitions.catalog import NAMES
-from services.features.files import LabelledFeatures, labelled_features
+from services.feature_store.files import LabelledFeatures, labelled_features
 from services.training.cross_validation import (
     TrainingConfig,
     cross_validate,

@@ -57,7 +57,7 @@ from services.data.bodies import history_of, rows_of, table_files
 from services.data.loader import load_directory
 from services.data.synth.build import generate
 from services.explainer.cache import RecordStore
-from services.features.build import build
+from services.feature_store.build import build
 from services.gateway.key_store import create_key
 
 CLIENTS = int(os.environ.get("BENCH_PLATFORM_CLIENTS", "20000"))  # training clients (+16 % test clients)

@@ -21,7 +21,7 @@ from infra.mlflow.server import serve
 from services.common.db import drop_database, ensure_database
 from services.data.loader import load_directory
 from services.data.synth import generate
-from services.features.build import build
+from services.feature_store.build import build
 from services.model import mlflow_uri
 from services.model.cost import best_threshold
 from services.training.cli import train_and_register

@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from services.common.db import drop_database, ensure_database
 from services.data.loader import load_directory
-from services.features.build import build
+from services.feature_store.build import build
 from services.training.baselines import baseline_models, baseline_oof
 from services.training.cross_validation import (
     TrainingConfig,

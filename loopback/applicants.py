@@ -14,7 +14,7 @@ from loopback.trained import Trained, train_on
 from services.data.synth import generate
 from services.feature_definitions.catalog import NAMES, compute_features
 from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
-from services.features.files import labelled_features, read_table
+from services.feature_store.files import labelled_features, read_table
 from services.model.policy import InputProfile
 from services.training.pipeline import CATEGORICAL
 

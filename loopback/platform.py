@@ -23,7 +23,7 @@ from loopback.registry import champion_on_catalog_names
 from services.common.db import drop_database
 from services.common.migrations import migrate
 from services.data.loader import load_directory
-from services.features.build import build
+from services.feature_store.build import build
 from services.gateway.settings import GatewaySettings
 
 APPLICATIONS = 250  # sample applications in the joined set

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from services.feature_definitions.catalog import NAMES
-from services.features.files import LabelledFeatures
+from services.feature_store.files import LabelledFeatures
 from services.model.calibration import fit_calibrator
 from services.model.cost import best_threshold
 from services.model.model import ScoringModel

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 # command name -> "module:attribute", a typer.Typer group or a plain command function
 COMMANDS = {
     "data": "services.data.cli:data_app",
-    "features": "services.features.cli:features_app",
+    "features": "services.feature_store.cli:features_app",
     "train": "services.training.cli:train_command",
     "score": "services.scoring.cli:score_command",
     "model": "services.model.cli:model_app",

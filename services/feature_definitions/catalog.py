@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import polars as pl
 
+from services.contracts.features import FeatureInfo, FeatureSchema
 from services.feature_definitions import application, bureau, credit_card, installments, pos_cash, previous
 from services.feature_definitions.raw import RawTables
 from services.feature_definitions.spec import Feature
@@ -76,3 +77,13 @@ def compute_features_from(table: Callable[[str], pl.DataFrame]) -> pl.DataFrame:
     for tables, aggregate in HISTORY_SOURCES:
         frame = frame.join(aggregate(*(table(name) for name in tables)), on="sk_id_curr", how="left")
     return frame.select("sk_id_curr", *NAMES)
+
+
+def feature_schema() -> FeatureSchema:
+    """The feature set as the features service serves it and `credit features schema` prints it."""
+    return FeatureSchema(
+        feature_set_hash=FEATURE_SET_HASH,
+        features=[
+            FeatureInfo(name=f.name, dtype=DTYPE, kind=f.kind, description=f.description) for f in FEATURES
+        ],
+    )

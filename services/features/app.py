@@ -14,13 +14,14 @@ from services.common.http import ApiError
 from services.common.service import create_service
 from services.contracts.applications import ComputeRequest
 from services.contracts.features import FeatureDistribution, FeatureSchema, FeatureVector
-from services.features import online
+from services.feature_definitions.catalog import feature_schema
+from services.feature_store import online
+from services.feature_store.store import FeatureSetNotBuilt
 from services.features.distribution import DistributionCache, UnknownFeature
 from services.features.lifespan import FeaturesStateDep, open_state, ready
 from services.features.metrics import HTTP, UNSEEN_CATEGORIES, VECTORS
-from services.features.schemas import feature_schema, vector_json
+from services.features.schemas import vector_json
 from services.features.settings import FeaturesSettings
-from services.features.store import FeatureSetNotBuilt
 
 router = APIRouter()
 

@@ -13,7 +13,7 @@ import psycopg2.extensions
 
 from services.contracts.features import DistributionBin, FeatureDistribution, OutcomeCounts
 from services.feature_definitions.catalog import DESCRIPTIONS, FEATURE_SET_HASH, KINDS, NAMES
-from services.features.store import FeatureSetNotBuilt
+from services.feature_store.store import FeatureSetNotBuilt
 
 BINS = 20  # also the most distinct values shown one bin each
 TAIL = 0.01  # equal-width bins span the 1st..99th percentile; the end bins take the tails

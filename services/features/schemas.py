@@ -4,8 +4,7 @@ services/contracts/applications.py and services/contracts/features.py)."""
 import numpy as np
 import orjson
 
-from services.contracts.features import FeatureInfo, FeatureSchema
-from services.feature_definitions.catalog import DTYPE, FEATURE_SET_HASH, FEATURES, NAMES
+from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 
 
 def vector_json(client_id: int | None, origin: str, values: np.ndarray) -> bytes:
@@ -19,12 +18,3 @@ def vector_json(client_id: int | None, origin: str, values: np.ndarray) -> bytes
         "features": features,
     }
     return orjson.dumps(vector)
-
-
-def feature_schema() -> FeatureSchema:
-    return FeatureSchema(
-        feature_set_hash=FEATURE_SET_HASH,
-        features=[
-            FeatureInfo(name=f.name, dtype=DTYPE, kind=f.kind, description=f.description) for f in FEATURES
-        ],
-    )

@@ -12,8 +12,8 @@ import polars as pl
 from services.common.db import raw_connection
 from services.data.domains import domain_for, frame_violations, typed_frame
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
-from services.features.online import compute_for_applications, features_for_client
-from services.features.store import FeatureMatrix
+from services.feature_store.online import compute_for_applications, features_for_client
+from services.feature_store.store import FeatureMatrix
 from services.model.model import ScoringModel
 from services.model.model_store import load_alias
 

@@ -8,7 +8,7 @@ import typer
 
 from services.common.cli import user_errors
 from services.common.settings import CommonSettings
-from services.features.cli import Engine
+from services.feature_store.cli import Engine
 from services.model import registry
 from services.model.mlflow_uri import TrackingUnavailable, connect
 from services.model.model_store import ModelVersionNotFound
@@ -58,7 +58,7 @@ def _spark_score(input_dir: str, output_dir: str, alias: str) -> int:
     from pyspark.errors import PySparkException
 
     from services.common.spark import SparkSettings, error_summary, spark_session
-    from services.features.spark_tables import SparkInputError
+    from services.feature_store.spark_tables import SparkInputError
     from services.scoring.spark_scoring import score_on_spark
 
     settings = SparkSettings()

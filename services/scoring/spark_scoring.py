@@ -13,8 +13,8 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 
 from services.feature_definitions.catalog import FEATURE_SET_HASH
-from services.features.spark_build import feature_vectors
-from services.features.store import matrix_from_frame
+from services.feature_store.spark_build import feature_vectors
+from services.feature_store.store import matrix_from_frame
 from services.model.model import ScoringModel
 from services.model.model_store import load_alias
 from services.scoring.batch_scoring import OUTPUT_COLUMNS, check_feature_set, score_features

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.db import make_engine
 from services.feature_definitions.catalog import not_produced
-from services.features.store import FeatureSetNotBuilt, read_materialised
+from services.feature_store.store import FeatureSetNotBuilt, read_materialised
 
 MIN_ROWS = 200
 MIN_PER_CLASS = 20

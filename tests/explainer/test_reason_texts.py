@@ -13,7 +13,7 @@ from services.explainer.explanation import explain_rows
 from services.explainer.models import loaded_version
 from services.feature_definitions.catalog import NAMES
 from services.feature_definitions.families import catalogue
-from services.features.files import labelled_features
+from services.feature_store.files import labelled_features
 from services.training.cross_validation import MONOTONE_DIRECTIONS
 
 SYNTHETIC_CLIENTS = 3000

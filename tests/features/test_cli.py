@@ -5,7 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
-from services.features.cli import features_app
+from services.feature_store.cli import features_app
 
 
 def test_build_prints_its_report(loaded_db: tuple[str, list[int]]) -> None:

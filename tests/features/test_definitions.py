@@ -6,7 +6,7 @@ import pytest
 from services.feature_definitions.catalog import NAMES, compute_features
 from services.feature_definitions.raw import RawTables, empty_history, frame_from_rows
 from services.feature_definitions.vocabularies import VOCABULARIES
-from services.features.online import compute_for_applications
+from services.feature_store.online import compute_for_applications
 
 BASE = {
     "SK_ID_CURR": 7,

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from services.common.db import raw_connection
 from services.common.migrations import migrate
 from services.feature_definitions.catalog import KINDS, NAMES
+from services.feature_store.build import build
+from services.feature_store.store import read_materialised
 from services.features.app import create_app
-from services.features.build import build
 from services.features.distribution import BINS, DistributionCache, UnknownFeature, compute, histogram
 from services.features.settings import FeaturesSettings
-from services.features.store import read_materialised
 
 
 @pytest.fixture(scope="module")

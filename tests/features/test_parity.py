@@ -10,9 +10,9 @@ import pytest
 from services.common.db import raw_connection
 from services.feature_definitions.catalog import KINDS, NAMES
 from services.feature_definitions.raw import HISTORY_TABLES, RawTables, read_client_rows, read_raw, spec_for
-from services.features.build import build
-from services.features.online import compute_for_applications, compute_from_payload, features_for_client
-from services.features.store import read_materialised
+from services.feature_store.build import build
+from services.feature_store.online import compute_for_applications, compute_from_payload, features_for_client
+from services.feature_store.store import read_materialised
 
 _EXACT = np.array([KINDS[n] != "continuous" or n.endswith("_count") for n in NAMES])
 

@@ -8,8 +8,8 @@ import polars as pl
 from services.common.migrations import migrate
 from services.data.loader import load_directory
 from services.feature_definitions.catalog import NAMES
-from services.features.build import build
-from services.features.store import read_materialised
+from services.feature_store.build import build
+from services.feature_store.store import read_materialised
 
 
 def test_build_on_real_rows_gives_finite_sensible_values(database_url: str, real_data_dir: Path) -> None:

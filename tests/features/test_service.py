@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from services.common.db import raw_connection
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
+from services.feature_store.build import build
+from services.feature_store.cli import features_app
+from services.feature_store.store import read_materialised
 from services.features.app import create_app
-from services.features.build import build
-from services.features.cli import features_app
 from services.features.settings import FeaturesSettings
-from services.features.store import read_materialised
 from tests.domain_cases import application_cases, history_cases
 
 APPLICATION = {

@@ -7,7 +7,7 @@ import pytest
 from services.common.db import raw_connection
 from services.common.migrations import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
-from services.features.store import (
+from services.feature_store.store import (
     FeatureMatrix,
     FeatureSetNotBuilt,
     matrix_chunks,

@@ -7,7 +7,7 @@ import psycopg2
 from psycopg2.extras import execute_values
 
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
-from services.features.store import FeatureMatrix, write_materialised
+from services.feature_store.store import FeatureMatrix, write_materialised
 from services.training.dataset import labelled_features
 
 CLIENTS = 5000

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from services.cli import app
 from services.explainer.shap_values import vector_for
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
-from services.features.store import FeatureMatrix, read_materialised
+from services.feature_store.store import FeatureMatrix, read_materialised
 from services.model import audit, lifecycle, registry
 from services.model.audit import Event
 from services.model.gates import GateSettings, Status

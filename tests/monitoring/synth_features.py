@@ -1,7 +1,8 @@
 """Feature vectors of synthetic clients: `credit data synth` tables run through the features pipeline.
 
-The tables are read from the generated Parquet files with the Postgres column types (services/features/
-raw.py) and go through `compute_features`, the function the batch build and the service use.
+The tables are read from the generated Parquet files with the Postgres column types
+(services/feature_definitions/raw.py) and go through `compute_features`, the function the batch build
+and the service use.
 """
 
 from pathlib import Path

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from services.cli import app
 from services.data.loader import load_directory
 from services.data.synth import generate
-from services.features.build import build
+from services.feature_store.build import build
 
 FAST = ["--trials", "0", "--folds", "3", "--threads", "1"]
 

@@ -12,7 +12,7 @@ from services.cli import app
 from services.common.db import make_engine
 from services.data.loader import load_directory
 from services.data.synth import generate
-from services.features.build import build
+from services.feature_store.build import build
 
 FAST = ["--trials", "0", "--folds", "3", "--threads", "1"]
 

@@ -19,7 +19,7 @@ from services.common.migrations import migrate
 from services.common.spark import SparkSettings, spark_session
 from services.data.loader import load_directory
 from services.data.synth import generate
-from services.features.build import build
+from services.feature_store.build import build
 
 EXECUTORS = 2
 PARTITIONS = 3  # client partitions: several per executor, so both executors compute some

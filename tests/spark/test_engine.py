@@ -19,7 +19,7 @@ from loopback.registry import register_version
 from services.cli import app
 from services.common.db import drop_database, ensure_database, make_engine
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
-from services.features.store import read_materialised
+from services.feature_store.store import read_materialised
 from services.model.calibration import fit_calibrator
 from services.model.cost import best_threshold
 from services.model.model import ScoringModel

@@ -20,7 +20,7 @@ from services.common.migrations import migrate
 from services.contracts.training import RetrainRequest, Trigger
 from services.data.loader import load_directory
 from services.data.synth import generate
-from services.features.build import build
+from services.feature_store.build import build
 from services.model import audit, lifecycle, registry
 from services.model.audit import Event
 from services.model.gates import GateSettings

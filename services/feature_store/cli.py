@@ -12,12 +12,12 @@ from services.common.cli import user_errors
 from services.common.logging import configure_cli_logging
 from services.common.settings import CommonSettings
 from services.feature_definitions import docs
-from services.features.build import build
-from services.features.schemas import feature_schema
+from services.feature_definitions.catalog import feature_schema
+from services.feature_store.build import build
 from services.training.dataset import TrainingDataError, labelled_features
 
 if TYPE_CHECKING:
-    from services.features.spark_build import SparkBuildReport
+    from services.feature_store.spark_build import SparkBuildReport
 
 features_app = typer.Typer(no_args_is_help=True, help="Feature pipeline: build, schema, docs.")
 
@@ -61,7 +61,7 @@ def _spark_build(input_dir: str, output_dir: str, database_url: str | None) -> "
     from pyspark.errors import PySparkException
 
     from services.common.spark import SparkSettings, error_summary, spark_session
-    from services.features.spark_build import build as spark_build
+    from services.feature_store.spark_build import build as spark_build
 
     settings = SparkSettings()
     try:

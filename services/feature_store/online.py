@@ -21,7 +21,7 @@ from services.feature_definitions.raw import (
     read_client_rows,
     read_raw,
 )
-from services.features.store import FeatureMatrix, matrix_from_frame, read_vector
+from services.feature_store.store import FeatureMatrix, matrix_from_frame, read_vector
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from services.data.sources import SUFFIXES, table_for_file
 from services.data.tables import TABLES_BY_NAME, TableSpec
 from services.data.validate import header_problem
 from services.feature_definitions.raw import HISTORY_TABLES, polars_schema, spec_for
-from services.features.client_partitions import BUCKET
+from services.feature_store.client_partitions import BUCKET
 
 SPARK_TYPES: dict[str, DataType] = {"id": LongType(), "number": DoubleType(), "text": StringType()}
 APPLICATION_FILES = ("application_train", "application_test")

@@ -15,7 +15,7 @@ from services.feature_definitions.catalog import (
     compute_features_from,
 )
 from services.feature_definitions.raw import read_table
-from services.features.store import matrix_chunks, write_materialised
+from services.feature_store.store import matrix_chunks, write_materialised
 
 # Raw tables in the order compute_features_from asks for them.
 READ_ORDER: tuple[str, ...] = ("application", *(table for tables, _ in HISTORY_SOURCES for table in tables))

@@ -19,9 +19,9 @@ from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 from services.common.migrations import migrate
 from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 from services.feature_definitions.raw import polars_schema
-from services.features.client_partitions import BUCKET, TABLES, compute_partition, packer
-from services.features.spark_tables import read_tables, with_buckets
-from services.features.store import matrix_from_frame, write_materialised
+from services.feature_store.client_partitions import BUCKET, TABLES, compute_partition, packer
+from services.feature_store.spark_tables import read_tables, with_buckets
+from services.feature_store.store import matrix_from_frame, write_materialised
 
 PACKED_SCHEMA = f"{BUCKET} int, table string, rows binary"
 VECTOR_SCHEMA = StructType(
