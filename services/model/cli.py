@@ -98,8 +98,8 @@ def import_command(
 ) -> None:
     """Register a LightGBM model trained outside the platform as the challenger: features checked,
     calibrated, threshold and review band set on the validation rows, logged like `credit train`."""
-    from services.model.importing import ID, SCORE, ImportRefused, import_model, read_table  # LightGBM
     from services.training.dataset import TrainingDataError
+    from services.training.importing import ID, SCORE, ImportRefused, import_model, read_table  # LightGBM
 
     with user_errors(*USER_ERRORS, ImportRefused, TrainingDataError):
         settings = CommonSettings()

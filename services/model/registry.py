@@ -2,13 +2,14 @@
 author and approval as tags; aliases (`challenger` for new versions, `champion` for the one serving)
 route traffic. Moving `champion` is governed by services/model/lifecycle.py (gates, four eyes, audit)."""
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from services.training.pipeline import TrainedModel
+from services.model.model import ScoringModel
 
 MODEL_NAME = "credit-scoring"
 CHALLENGER = "challenger"
@@ -27,20 +28,27 @@ class VersionSummary:
     tags: dict[str, str]
 
 
-def tag_new_version(version: str, run_id: str, trained: TrainedModel, author: str) -> None:
-    """Tags travel with the version (threshold, hash, metrics, who trained it); the new version becomes
-    the challenger."""
+def tag_new_version(
+    version: str,
+    run_id: str,
+    model: ScoringModel,
+    metrics: tuple[Mapping[str, float], Mapping[str, float]],
+    author: str,
+) -> None:
+    """Tags travel with the version (threshold, hash, validation and test metrics, who trained it); the new
+    version becomes the challenger."""
+    validation, test = metrics
     client = MlflowClient()
     tags = {
         "run_id": run_id,
         "author": author,
-        "threshold": repr(trained.model.threshold),
-        "feature_set_hash": trained.model.feature_set_hash,
-        **{f"val_{k}": f"{trained.validation[k]:.6f}" for k in TAGGED_METRICS},
-        **{f"test_{k}": f"{trained.test[k]:.6f}" for k in TAGGED_METRICS},
+        "threshold": repr(model.threshold),
+        "feature_set_hash": model.feature_set_hash,
+        **{f"val_{k}": f"{validation[k]:.6f}" for k in TAGGED_METRICS},
+        **{f"test_{k}": f"{test[k]:.6f}" for k in TAGGED_METRICS},
     }
-    if trained.model.review is not None:
-        tags.update({f"review_{k}": repr(v) for k, v in asdict(trained.model.review).items()})
+    if model.review is not None:
+        tags.update({f"review_{k}": repr(v) for k, v in asdict(model.review).items()})
     for key, value in tags.items():
         client.set_model_version_tag(MODEL_NAME, version, key, value)
     client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)

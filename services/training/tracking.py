@@ -65,7 +65,7 @@ def register_final(trained: TrainedModel, run_id: str, author: str) -> str:
     the new version as the challenger, with its author. Returns the version number."""
     info = log_final(trained, registry.MODEL_NAME)
     version = str(info.registered_model_version)
-    registry.tag_new_version(version, run_id, trained, author)
+    registry.tag_new_version(version, run_id, trained.model, (trained.validation, trained.test), author)
     return version
 
 

@@ -19,12 +19,12 @@ from services.feature_store.store import FeatureMatrix, read_materialised
 from services.model import audit, lifecycle, registry
 from services.model.audit import Event
 from services.model.gates import GateSettings, Status
-from services.model.importing import ImportRefused, import_model
 from services.model.model import ScoringModel
 from services.model.model_store import load_version, resolve_alias
 from services.model.reference import reference_sample
 from services.scoring.batch_scoring import score_features
 from services.scoring.serving import InvalidFeatures, LoadedModel
+from services.training.importing import ImportRefused, import_model
 from tests.model.notebook import OTHER_SUBSET, SUBSET, fill_store, notebook_booster
 
 GATES = GateSettings(bootstrap_rounds=100)

@@ -69,5 +69,5 @@ def register(model: ScoringModel, author: str, holdout_seed: int = 99) -> str:
     if not client.search_registered_models(f"name = '{MODEL_NAME}'"):
         client.create_registered_model(MODEL_NAME)
     version = str(client.create_model_version(MODEL_NAME, source, run.info.run_id).version)
-    tag_new_version(version, run.info.run_id, trained, author)
+    tag_new_version(version, run.info.run_id, trained.model, (trained.validation, trained.test), author)
     return version

@@ -18,7 +18,6 @@ from services.model.model import ScoringModel
 from services.model.model_store import SCORING_ARTIFACT_DIR
 from services.model.reference import REFERENCE_ARTIFACT
 from services.model.registry import CHAMPION, MODEL_NAME, tag_new_version
-from services.training.pipeline import TrainedModel
 from tests.support.models import ROWS, planted_training_set
 
 VALIDATION_AUC = 0.78
@@ -48,9 +47,6 @@ def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | No
     data = planted_training_set(ROWS, seed)
     pd_values = model.predict_pd(data.x)
     metrics = decision_metrics(data.y, pd_values, model.threshold)
-    trained = TrainedModel(
-        model, {}, metrics, metrics, data.client_ids, data.x, data.y, pd_values, pl.DataFrame()
-    )
     # Name the experiment: mlflow caches the active experiment id per process, and another test may have
     # set one on a different tracking server.
     mlflow.set_experiment("scoring-service-tests")
@@ -64,5 +60,5 @@ def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | No
     with contextlib.suppress(MlflowException):  # already registered by an earlier version
         client.create_registered_model(MODEL_NAME)
     version = str(client.create_model_version(MODEL_NAME, source, run.info.run_id).version)
-    tag_new_version(version, run.info.run_id, trained, author="tests")
+    tag_new_version(version, run.info.run_id, model, (metrics, metrics), author="tests")
     return version
