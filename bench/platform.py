@@ -242,7 +242,9 @@ class Requests:
 @dataclass
 class Sampler:
     """A few requests of each kind inside the load: their latency per kind and their explanations'
-    turnaround (decision answered -> explanation done, polled every 20 ms as a client would)."""
+    turnaround (decision answered -> explanation done, polled as the gateway's Retry-After says, so to
+    within that many seconds). Polling every 20 ms instead put thousands of polls a second on the gateway
+    and starved the worker it was timing."""
 
     url: str
     key: str
@@ -286,7 +288,7 @@ class Sampler:
             if status == "failed" or polled.status_code not in (200, 202):
                 self.failures.append(f"{kind} explanation {polled.status_code} {status}")
                 return
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(float(polled.headers.get("Retry-After", "1")))  # as a client is told to
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float | int | None]:
