@@ -218,8 +218,12 @@ def approval_ratio(
 ) -> GateResult:
     """Four-fifths rule on the candidate's threshold decisions: every group large enough to judge (at
     least MIN_GROUP_DECISIONS rows; rows missing the attribute left out) is approved at least
-    `min_approval_ratio` as often as the best one. Groups are listed in `order`, others after by name."""
-    name, rule = f"approval_ratio_{attribute}", f"min group approval ratio >= {s.min_approval_ratio}"
+    `min_approval_ratio` as often as the best one. Like calibration-in-the-large, a shortfall fails only
+    when it is beyond chance: z of (group rate - ratio x best rate) below -1.96, so 33 applicants under 25
+    approved 0.697 against 0.876 (ratio 0.796) pass, 500 approved 0.5 against 0.86 fail. Groups are listed
+    in `order`, others after by name."""
+    rule = f"min group approval ratio >= {s.min_approval_ratio}, or z >= -1.96"
+    name = f"approval_ratio_{attribute}"
     if groups is None:
         return GateResult(name, Status.NOT_APPLICABLE, rule, reason=f"the rows carry no {attribute}")
     counts = [
@@ -230,13 +234,26 @@ def approval_ratio(
     figures: dict[str, float | str | None] = {
         f"{r.group} (n={r.decisions})": round(r.approval_rate, 4) for r in rates
     }
-    ratios = [r.ratio for r in rates if r.ratio is not None]
-    if not ratios:
+    judged = [r for r in rates if r.ratio is not None]
+    if not judged:
         return GateResult(
             name, Status.NOT_APPLICABLE, rule, figures, f"no group has {MIN_GROUP_DECISIONS} rows"
         )
-    figures["min_ratio"] = min(ratios)
-    return GateResult(name, _judged(min(ratios) >= s.min_approval_ratio), rule, figures)
+    best = max(judged, key=lambda r: r.approval_rate)
+    lowest = min(judged, key=lambda r: r.ratio or 0.0)
+    z = _shortfall_z(lowest.approval_rate, lowest.decisions, best.approval_rate, best.decisions, s)
+    figures |= {"min_ratio": lowest.ratio, "z": z}
+    return GateResult(
+        name, _judged((lowest.ratio or 0.0) >= s.min_approval_ratio or z >= -1.96), rule, figures
+    )
+
+
+def _shortfall_z(rate: float, n: int, best_rate: float, best_n: int, s: GateSettings) -> float:
+    """z of rate - min_approval_ratio x best_rate under each rate's binomial variance (floored, so rates of
+    exactly 0 or 1 give a large finite z of the gap's sign)."""
+    ratio = s.min_approval_ratio
+    variance = rate * (1 - rate) / n + ratio**2 * best_rate * (1 - best_rate) / best_n
+    return float((rate - ratio * best_rate) / np.sqrt(max(variance, 1e-12)))
 
 
 def _rank(order: Sequence[str], group: str) -> int | str:

@@ -75,6 +75,25 @@ def test_four_fifths_rule_flags_a_group_approved_far_less_and_skips_small_or_mis
     assert absent.status == Status.NOT_APPLICABLE and "age_band" in absent.reason
 
 
+def test_a_small_groups_shortfall_within_chance_passes_and_a_clear_one_fails() -> None:
+    """The demo's first model: 33 applicants under 25 approved 23 times (0.697) against 0.876 for 55+
+    (ratio 0.796, z ~ -0.04) passes; 330 approved 0.6 against 0.876 (ratio 0.685) is beyond chance."""
+    for (young, young_rate, ratio), expected in (
+        ((33, 0.697, 0.796), Status.PASS),
+        ((330, 0.6, 0.685), Status.FAIL),
+    ):
+        old = 322 if young == 33 else 3220
+        groups = np.array(["<25"] * young + ["55+"] * old, dtype=object)
+        approved_young, approved_old = round(young_rate * young), round(0.8758 * old)
+        pd_values = np.r_[
+            np.full(approved_young, 0.01), np.full(young - approved_young, 0.99),
+            np.full(approved_old, 0.01), np.full(old - approved_old, 0.99),
+        ]  # fmt: skip
+        result = gates.approval_ratio("age_band", groups, scores(pd_values), SETTINGS, ("<25", "55+"))
+        assert result.figures["min_ratio"] == pytest.approx(ratio, abs=0.003)
+        assert result.status == expected, result.figures
+
+
 def test_stability_and_changed_decisions_compare_the_same_traffic() -> None:
     _, pd_values = labelled()
     shifted = scores(np.clip(pd_values * 2.5, 0, 1))
