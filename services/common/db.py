@@ -63,6 +63,30 @@ def raw_connection(database_url: str) -> Iterator[psycopg2.extensions.connection
         conn.close()
 
 
+@contextmanager
+def advisory_lock(conn: psycopg2.extensions.connection, key: str, wait: bool = True) -> Iterator[bool]:
+    """A session advisory lock on `key` for the block, released after it (or with the connection, if the
+    process dies). `wait=False` does not queue: the block is given False while another session holds it.
+    Each lock statement is committed at once, so no transaction stays open around the block."""
+    query = "SELECT pg_advisory_lock(hashtext(%s))" if wait else "SELECT pg_try_advisory_lock(hashtext(%s))"
+    acquired = _lock_statement(conn, query, key)
+    held = True if wait else bool(acquired)
+    try:
+        yield held
+    finally:
+        if held:
+            _lock_statement(conn, "SELECT pg_advisory_unlock(hashtext(%s))", key)
+
+
+def _lock_statement(conn: psycopg2.extensions.connection, query: str, key: str) -> object:
+    with conn.cursor() as cur:
+        cur.execute(query, (key,))
+        value = cur.fetchone()[0]
+    if not conn.autocommit:
+        conn.commit()
+    return value
+
+
 class ReadPool:
     """Autocommit psycopg2 connections for reads from worker threads.
 

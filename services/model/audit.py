@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg2.extras import Json
 
-from services.common.db import raw_connection
+from services.common.db import advisory_lock, raw_connection
 from services.model.registry import MODEL_NAME
 
 ACTOR_VARIABLE = "CREDIT_ACTOR"
@@ -52,13 +52,8 @@ def champion_lock(database_url: str) -> Iterator[None]:
     """Held while a promotion or rollback reads the champion and moves it: two people acting at once
     run one after the other, each seeing the other's result (a session advisory lock, released with its
     connection if the process dies)."""
-    key = f"model_audit:champion:{MODEL_NAME}"
-    with raw_connection(database_url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
-        try:
-            yield
-        finally:
-            cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+    with raw_connection(database_url) as conn, advisory_lock(conn, f"model_audit:champion:{MODEL_NAME}"):
+        yield
 
 
 def record(database_url: str, event: Event, version: str, actor: str, detail: dict[str, Any]) -> AuditRow:

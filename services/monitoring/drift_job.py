@@ -15,6 +15,7 @@ import polars as pl
 import psycopg2
 import psycopg2.extensions
 
+from services.common.db import advisory_lock
 from services.model.reference import (
     ReferenceUnavailable,
     feature_columns,
@@ -29,7 +30,7 @@ from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
 
 logger = logging.getLogger(__name__)
-LOCK_KEY = 0x6D6F6E69  # pg_advisory_lock key of the drift job ("moni")
+LOCK_KEY = "monitoring:drift_job"  # advisory lock of the drift job (services/common/db.py)
 
 
 class JobAlreadyRunning(RuntimeError):
@@ -42,13 +43,13 @@ class NotEnoughData(RuntimeError):
 
 def run_job(settings: MonitoringSettings) -> int:
     """Run one job for the version behind `settings.model_alias`; returns the run id (any status)."""
-    with closing(psycopg2.connect(settings.database_url)) as conn:
-        if not _try_lock(conn):
+    with (
+        closing(psycopg2.connect(settings.database_url)) as conn,
+        advisory_lock(conn, LOCK_KEY, wait=False) as held,
+    ):
+        if not held:
             raise JobAlreadyRunning("a drift job is already running")
-        try:
-            return _run_locked(conn, settings)
-        finally:
-            _unlock(conn)
+        return _run_locked(conn, settings)
 
 
 def compare_version(
@@ -106,17 +107,3 @@ def _run_locked(conn: psycopg2.extensions.connection, settings: MonitoringSettin
         duration_s=time.perf_counter() - clock, error=error, model_version=version,
     )  # fmt: skip
     return drift_store.save_run(conn, record)
-
-
-def _try_lock(conn: psycopg2.extensions.connection) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
-        locked = bool(cur.fetchone()[0])
-    conn.commit()
-    return locked
-
-
-def _unlock(conn: psycopg2.extensions.connection) -> None:
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
-    conn.commit()

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import psycopg2.extensions
 
-from services.common.db import raw_connection
+from services.common.db import advisory_lock, raw_connection
 from services.common.migrations import migrate
 from services.contracts.training import RetrainRequest
 from services.model import audit, lifecycle, registry
@@ -56,9 +56,9 @@ def run_retraining(settings: TrainingSettings, request: RetrainRequest, job_id: 
     migrate(settings.database_url)
     with raw_connection(settings.database_url) as conn:
         conn.autocommit = True
-        if not _try_lock(conn):
-            raise RetrainingRunning(f"a retraining is running; {request.trigger} request left to it")
-        try:
+        with advisory_lock(conn, LOCK_KEY, wait=False) as held:
+            if not held:
+                raise RetrainingRunning(f"a retraining is running; {request.trigger} request left to it")
             served = _served_by(conn, request.requested_at)
             if served is not None:
                 raise AlreadyServed(
@@ -68,9 +68,6 @@ def run_retraining(settings: TrainingSettings, request: RetrainRequest, job_id: 
             logger.info("retraining started: %s (%s), job %s", request.trigger, request.reason, job_id)
             time.sleep(settings.task_delay_s)
             return _retrain(settings, request, job_id)
-        finally:
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (LOCK_KEY,))
 
 
 def _retrain(settings: TrainingSettings, request: RetrainRequest, job_id: str | None) -> Retrained:
@@ -109,12 +106,6 @@ def _report(settings: TrainingSettings, version: str) -> tuple[str | None, list[
         logger.exception("promotion report of retrained version %s failed", version)
         return None, []
     return artifact, result.failed
-
-
-def _try_lock(conn: psycopg2.extensions.connection) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,))
-        return bool(cur.fetchone()[0])
 
 
 def _served_by(conn: psycopg2.extensions.connection, since: datetime) -> tuple[str, datetime] | None:
