@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench._measure import cpu_seconds
 from bench._wrk import WrkRequest, load
-from bench.platform import CLIENTS, Requests, Stack, _answered, _queued, prepared, running_stack
+from bench.platform import CLIENTS, Requests, Stack, answered_count, prepared, queued_count, running_stack
 
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "15"))
 WARMUP_SECONDS = 3
@@ -35,34 +35,26 @@ def _phase(stack: Stack, bodies: list[WrkRequest], seconds: float, connections: 
     return {**figures, "requests_reused": figures["requests"] > len(bodies)}
 
 
-def _known(requests: Requests, count: int) -> list[WrkRequest]:
-    return [WrkRequest("POST", "/v1/scores", f'{{"client_id": {i}}}') for i in requests.take_known(count)]
-
-
-def _new(requests: Requests, count: int) -> list[WrkRequest]:
-    return [WrkRequest("POST", "/v1/scores", body) for body in requests.take_new(count)]
-
-
 def _measure(stack: Stack, requests: Requests) -> dict[str, object]:
     """Known ids split between the phases (1/10 warm-up, 1/4 one connection, the rest concurrent): more
     than each phase sends, which `requests_reused` checks. Decisions and explanation sends are counted
     after the warm-up."""
     clients = len(requests.known)
-    warmup = _phase(stack, _known(requests, clients // 10), WARMUP_SECONDS, CONCURRENCY)
-    answered_before, queued_before = _answered(stack), _queued(stack)
-    sequential = _phase(stack, _known(requests, clients // 4), SECONDS, 1)
-    new = _phase(stack, _new(requests, len(requests.new)), SECONDS, 1)
+    warmup = _phase(stack, requests.known_requests(clients // 10), WARMUP_SECONDS, CONCURRENCY)
+    answered_before, queued_before = answered_count(stack), queued_count(stack)
+    sequential = _phase(stack, requests.known_requests(clients // 4), SECONDS, 1)
+    new = _phase(stack, requests.new_requests(len(requests.new)), SECONDS, 1)
     services = {
         s.name: s.process.pid for s in (stack.gateway, stack.features, stack.scoring, stack.monitoring)
     }
     before = {name: cpu_seconds(pid) for name, pid in services.items()}
-    concurrent = _phase(stack, _known(requests, clients - requests.taken_known), SECONDS, CONCURRENCY)
+    concurrent = _phase(stack, requests.known_requests(clients - requests.taken_known), SECONDS, CONCURRENCY)
     cpu_ms = {
         name: round(1000 * (cpu_seconds(pid) - before[name]) / max(int(concurrent["requests"]), 1), 3)
         for name, pid in services.items()
     }
-    answered = _answered(stack) - answered_before
-    queued = _queued(stack) - queued_before
+    answered = answered_count(stack) - answered_before
+    queued = queued_count(stack) - queued_before
     return {
         "p50_ms": sequential["p50_ms"],
         "p99_ms": sequential["p99_ms"],

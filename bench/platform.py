@@ -209,6 +209,10 @@ def running_stack(
 # --- load -----------------------------------------------------------------------------------------------
 
 
+def _score(body: str) -> WrkRequest:
+    return WrkRequest("POST", "/v1/scores", body)
+
+
 @dataclass
 class Requests:
     """Distinct request bodies, handed out in disjoint slices so no phase repeats another's."""
@@ -220,11 +224,15 @@ class Requests:
 
     def mix(self, count: int) -> list[WrkRequest]:
         new_count = round(count * NEW_SHARE)
-        known = [json.dumps({"client_id": i}) for i in self.take_known(count - new_count)]
-        new = self.take_new(new_count)
-        bodies = known + new
-        random.Random(len(bodies)).shuffle(bodies)
-        return [WrkRequest("POST", "/v1/scores", body) for body in bodies]
+        requests = self.known_requests(count - new_count) + self.new_requests(new_count)
+        random.Random(len(requests)).shuffle(requests)
+        return requests
+
+    def known_requests(self, count: int) -> list[WrkRequest]:
+        return [_score(json.dumps({"client_id": i})) for i in self.take_known(count)]
+
+    def new_requests(self, count: int) -> list[WrkRequest]:
+        return [_score(body) for body in self.take_new(count)]
 
     def take_known(self, count: int) -> list[int]:
         if self.taken_known + count > len(self.known):
@@ -352,7 +360,7 @@ def _restart(part: ChildProcess, kill: bool, pause_s: float = 0.0) -> None:
 # --- integrity ------------------------------------------------------------------------------------------
 
 
-def _answered(stack: Stack) -> int:
+def answered_count(stack: Stack) -> int:
     text = httpx.get(f"{stack.gateway.url}/metrics", timeout=10).text
     return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith("gateway_decisions_total{")))  # fmt: skip
@@ -364,7 +372,7 @@ def _logged(stack: Stack) -> list[tuple[str, str | None]]:
         return cur.fetchall()
 
 
-def _queued(stack: Stack) -> int:
+def queued_count(stack: Stack) -> int:
     client = redis.Redis.from_url(stack.redis.url)
     try:
         return int(client.llen("explanations"))
@@ -376,7 +384,7 @@ def _queued(stack: Stack) -> int:
 
 def integrity(stack: Stack) -> dict[str, object]:
     """Every decision answered is logged and explained; `lost` counts those that are not."""
-    answered, logged = _answered(stack), _logged(stack)
+    answered, logged = answered_count(stack), _logged(stack)
     ids = [e for _, e in logged if e is not None]
     distinct = sorted(set(ids))
     status = dict(zip(distinct, _statuses(stack, distinct), strict=True))
@@ -466,7 +474,7 @@ def _main_run(stack: Stack, requests: Requests, sampler: Sampler, connections: i
     headers = {"X-API-Key": stack.key, "Content-Type": "application/json"}
     left_known, left_new = len(requests.known) - requests.taken_known, len(requests.new) - requests.taken_new
     mix = requests.mix(int(min(left_known / (1 - NEW_SHARE), left_new / NEW_SHARE)) - 2)
-    answered_before, cpu_before = _answered(stack), _cpu(stack)
+    answered_before, cpu_before = answered_count(stack), _cpu(stack)
     injected: list[dict[str, object]] = []
     threads = [threading.Thread(target=sampler.run, args=(SECONDS,))]
     if faults:
@@ -474,10 +482,10 @@ def _main_run(stack: Stack, requests: Requests, sampler: Sampler, connections: i
     for thread in threads:
         thread.start()
     figures = load(stack.gateway.url, mix, headers, SECONDS, connections)
-    backlog = _queued(stack)
+    backlog = queued_count(stack)
     for thread in threads:
         thread.join()
-    decisions = _answered(stack) - answered_before
+    decisions = answered_count(stack) - answered_before
     cpu_after = _cpu(stack)
     cpu_ms, restarted = _cpu_ms_per_decision(cpu_before, cpu_after, decisions)
     return {

@@ -42,7 +42,7 @@ OUTCOMES = ("refused", "review")
 def run() -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
         demo = trained_on_synthetic(Path(tmp) / "demo", seed=SEED, clients=CLIENTS)
-        real = trained_on_real(REAL_DATA, _folder(Path(tmp) / "real"))
+        real = trained_on_real(REAL_DATA, Path(tmp) / "real")
     searched = {outcome: _searched(demo, outcome) for outcome in OUTCOMES}
     seconds = [s for found in searched.values() for s, _ in found if s is not None]
     ms = 1000 * np.array(seconds)
@@ -61,11 +61,6 @@ def run() -> tuple[dict, dict]:
         "load_average": os.getloadavg()[0],
     }
     return params, figures
-
-
-def _folder(path: Path) -> Path:
-    path.mkdir()
-    return path
 
 
 def _searched(applicants: Applicants, outcome: str) -> list[tuple[float | None, Recourse | None]]:

@@ -48,6 +48,7 @@ def trained_on_synthetic(out: Path, seed: int = 23, clients: int = CLIENTS) -> A
 def trained_on_real(real_data_dir: Path, out: Path) -> Applicants:
     """Trained on the 5,000 real applications, which are also the applicants: the real history heads do not
     join them, so every vector is application-only, in training as in a request with empty history."""
+    out.mkdir(parents=True, exist_ok=True)
     shutil.copy(real_data_dir / "application_train_sample.csv", out / "application_train.csv")
     for table in HISTORY_TABLES:
         name = f"{spec_for(table).name}.csv"
