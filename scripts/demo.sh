@@ -28,7 +28,7 @@ GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
 PROMETHEUS="http://127.0.0.1:$PROMETHEUS_PORT"
 export PROMETHEUS_DATA="$RUN_DIR/prometheus"
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s  [%d s]\n' "$*" "$SECONDS"; }  # seconds since the demo started
 children=()
 cleanup() {
   for pid in "${children[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done

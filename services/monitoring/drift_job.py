@@ -23,8 +23,7 @@ from services.model.reference import (
     serving_version,
     validation_auc,
 )
-from services.monitoring import drift_store, report
-from services.monitoring.drift import compare
+from services.monitoring import drift_store
 from services.monitoring.drift_store import RunRecord
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.window import PD_COLUMN, load_window
@@ -60,7 +59,13 @@ def compare_version(
     version_auc: float | None = None,
 ) -> int:
     """Test the window of `version` against `reference` and store the run (the job minus MLflow);
-    `version_auc` is the version's validation AUC, stored with the run."""
+    `version_auc` is the version's validation AUC, stored with the run.
+
+    Evidently is imported here, on the first run: it takes seconds to import, and the monitoring
+    service and its scheduler would otherwise pay for it at every start."""
+    from services.monitoring import report
+    from services.monitoring.drift import compare
+
     started, clock = datetime.now(UTC), time.perf_counter()
     features = feature_columns(reference)
     window = load_window(settings.database_url, version, features, settings.drift_window_rows)

@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
 from psycopg2.extras import RealDictCursor, execute_values
 
-from services.monitoring.drift import DriftResult
+if TYPE_CHECKING:  # only the type: drift.py imports Evidently (seconds), needed by the drift job alone
+    from services.monitoring.drift import DriftResult
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class RunRecord:
 def save_run(
     conn: psycopg2.extensions.connection,
     record: RunRecord,
-    result: DriftResult | None = None,
+    result: "DriftResult | None" = None,
     html: str | None = None,
 ) -> int:
     """Insert the run (and its features and report, if any) in one transaction; returns its id."""
