@@ -7,7 +7,7 @@ path), auth.py / ratelimit.py (who may call, how often) and decision_log.py (mon
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Security, params
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security, params
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
@@ -32,6 +32,7 @@ from services.gateway.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
+from services.gateway.score_body import ScoreBodyRoute, forwardable
 from services.gateway.settings import GatewaySettings
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
@@ -66,7 +67,10 @@ IDEMPOTENCY_CONFLICT = {
 }
 
 
-@v1.post(
+scores_router = APIRouter(route_class=ScoreBodyRoute)  # bodies validated from their bytes (score_body.py)
+
+
+@scores_router.post(
     "/scores",
     response_model=ScoreResponse,
     responses={
@@ -76,6 +80,7 @@ IDEMPOTENCY_CONFLICT = {
     },
 )
 async def create_score(
+    request: Request,
     body: ScoreRequest,
     state: GatewayStateDep,
     key: Annotated[ApiKey, scoped("score")],
@@ -83,12 +88,16 @@ async def create_score(
 ) -> ScoreResponse | JSONResponse:
     """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
     started = time.perf_counter()
+    received = await forwardable(request, body)
     return await state.idempotency.run(
         f"{key.key_id}:scores",
         idempotency_key,
         body,
-        lambda: scores.score(state.backends, body, started, explanation_url),
+        lambda: scores.score(state.backends, body, received, started, explanation_url),
     )
+
+
+v1.include_router(scores_router)
 
 
 def explanation_url(explanation_id: str) -> str:
