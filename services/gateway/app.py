@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security, params
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
 from services.common.http import ApiError
@@ -21,6 +21,7 @@ from services.contracts.reviews import DecisionRecord, ReviewIn
 from services.contracts.scoring import ModelDescription
 from services.gateway import outcomes, population, reviews, scores, web
 from services.gateway.auth import authenticate, require_scope
+from services.gateway.downstream import server_timing, timed_calls
 from services.gateway.error_responses import BAD_GATEWAY, ERROR_RESPONSES
 from services.gateway.key_store import ApiKey
 from services.gateway.lifespan import GatewayStateDep, open_state, ready
@@ -81,20 +82,25 @@ scores_router = APIRouter(route_class=ScoreBodyRoute)  # bodies validated from t
 )
 async def create_score(
     request: Request,
+    response: Response,
     body: ScoreRequest,
     state: GatewayStateDep,
     key: Annotated[ApiKey, scoped("score")],
     idempotency_key: IdempotencyKey = None,
 ) -> ScoreResponse | JSONResponse:
-    """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
+    """Score a known client (`client_id`) or a new application; the explanation follows asynchronously.
+    The `Server-Timing` header gives the time spent in the features and scoring services."""
     started = time.perf_counter()
+    calls = timed_calls()
     received = await forwardable(request, body)
-    return await state.idempotency.run(
+    answer = await state.idempotency.run(
         f"{key.key_id}:scores",
         idempotency_key,
         body,
         lambda: scores.score(state.backends, body, received, started, explanation_url),
     )
+    response.headers["Server-Timing"] = server_timing(calls)
+    return answer
 
 
 v1.include_router(scores_router)

@@ -181,6 +181,21 @@ def test_a_new_application_is_scored_on_the_vector_of_its_fields_however_its_bod
     assert _wait_for_decision(stack, request_id)["features"] == computed
 
 
+def test_a_score_says_how_long_the_services_behind_it_took(
+    gateway: TestClient, make_key: Callable[..., str], stack: Platform
+) -> None:
+    started = time.perf_counter()
+    response = gateway.post(
+        "/v1/scores", json={"client_id": stack.client_ids[2]}, headers={"X-API-Key": make_key()}
+    )
+    elapsed_ms = 1000 * (time.perf_counter() - started)
+    assert response.status_code == 200
+    timings = dict(part.split(";dur=") for part in response.headers["Server-Timing"].split(", "))
+    assert set(timings) == {"features", "scoring"}
+    assert all(float(ms) > 0 for ms in timings.values())
+    assert sum(float(ms) for ms in timings.values()) < elapsed_ms
+
+
 def expected_decision(body: dict[str, Any]) -> str:
     band = body["review_band"]
     if body["warnings"] or band["low"] <= body["pd"] < band["high"]:
