@@ -7,9 +7,9 @@ path), auth.py / ratelimit.py (who may call, how often) and decision_log.py (mon
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Security, params
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security, params
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
 from services.common.http import ApiError
@@ -21,6 +21,7 @@ from services.contracts.reviews import DecisionRecord, ReviewIn
 from services.contracts.scoring import ModelDescription
 from services.gateway import outcomes, population, reviews, scores, web
 from services.gateway.auth import authenticate, require_scope
+from services.gateway.downstream import server_timing, timed_calls
 from services.gateway.error_responses import BAD_GATEWAY, ERROR_RESPONSES
 from services.gateway.key_store import ApiKey
 from services.gateway.lifespan import GatewayStateDep, open_state, ready
@@ -32,6 +33,7 @@ from services.gateway.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
+from services.gateway.score_body import ScoreBodyRoute, forwardable
 from services.gateway.settings import GatewaySettings
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="created with `credit keys create`")
@@ -66,7 +68,10 @@ IDEMPOTENCY_CONFLICT = {
 }
 
 
-@v1.post(
+scores_router = APIRouter(route_class=ScoreBodyRoute)  # bodies validated from their bytes (score_body.py)
+
+
+@scores_router.post(
     "/scores",
     response_model=ScoreResponse,
     responses={
@@ -76,19 +81,29 @@ IDEMPOTENCY_CONFLICT = {
     },
 )
 async def create_score(
+    request: Request,
+    response: Response,
     body: ScoreRequest,
     state: GatewayStateDep,
     key: Annotated[ApiKey, scoped("score")],
     idempotency_key: IdempotencyKey = None,
 ) -> ScoreResponse | JSONResponse:
-    """Score a known client (`client_id`) or a new application; the explanation follows asynchronously."""
+    """Score a known client (`client_id`) or a new application; the explanation follows asynchronously.
+    The `Server-Timing` header gives the time spent in the features and scoring services."""
     started = time.perf_counter()
-    return await state.idempotency.run(
+    calls = timed_calls()
+    received = await forwardable(request, body)
+    answer = await state.idempotency.run(
         f"{key.key_id}:scores",
         idempotency_key,
         body,
-        lambda: scores.score(state.backends, body, started, explanation_url),
+        lambda: scores.score(state.backends, body, received, started, explanation_url),
     )
+    response.headers["Server-Timing"] = server_timing(calls)
+    return answer
+
+
+v1.include_router(scores_router)
 
 
 def explanation_url(explanation_id: str) -> str:

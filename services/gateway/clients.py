@@ -70,12 +70,10 @@ class FeaturesClient:
         """A known client's vector; an unknown client is a 404."""
         return self._vector(await self.downstream.get(f"/features/{client_id}"))
 
-    async def compute(self, application: dict[str, Any], history: dict[str, Any] | None) -> FeatureVector:
-        """The vector of a raw application (and its history rows); invalid fields are a 422 naming them."""
-        payload: dict[str, Any] = {"application": application}
-        if history is not None:
-            payload["history"] = history
-        return self._vector(await self.downstream.post("/features/compute", orjson.dumps(payload)))
+    async def compute(self, request: bytes) -> FeatureVector:
+        """The vector of a raw application (and its history rows), `request` the JSON of a ComputeRequest;
+        invalid fields are a 422 naming them."""
+        return self._vector(await self.downstream.post("/features/compute", request))
 
     async def distribution(self, name: str, timeout_s: float) -> FeatureDistribution:
         reply = await self.downstream.get(f"/features/{name}/distribution", timeout_s)

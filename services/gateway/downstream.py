@@ -7,10 +7,15 @@ Any other failure becomes a 503 with Retry-After: the caller may try again later
 Two calls per score make the client's own cost count: aiohttp spends about a third of httpx's CPU per
 request. Answers are handed over as raw bytes: clients.py parses each into its contract model in one
 pass. Idle connections are dropped before the services' keep-alive timeout closes them.
+
+A request can have its calls timed (`timed_calls`) for its `Server-Timing` header, so a caller (and the
+benchmark) can tell the gateway's own time from the services' behind it.
 """
 
 import asyncio
 import time
+from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import aiohttp
@@ -19,6 +24,23 @@ from services.common.http import ApiError
 from services.common.logging import request_id_var
 from services.gateway.metrics import DOWNSTREAM_LATENCY
 from services.gateway.settings import GatewaySettings
+
+_CALLS: ContextVar[list[tuple[str, float]] | None] = ContextVar("downstream_calls", default=None)
+
+
+def timed_calls() -> list[tuple[str, float]]:
+    """From now on in this request, each downstream call appends (service, seconds) to the list returned."""
+    calls: list[tuple[str, float]] = []
+    _CALLS.set(calls)
+    return calls
+
+
+def server_timing(calls: list[tuple[str, float]]) -> str:
+    """A Server-Timing header value: milliseconds per service, retries added up (`features;dur=3.1`)."""
+    per_service: defaultdict[str, float] = defaultdict(float)
+    for service, seconds in calls:
+        per_service[service] += seconds
+    return ", ".join(f"{service};dur={1000 * seconds:.2f}" for service, seconds in per_service.items())
 
 
 @dataclass(frozen=True)
@@ -81,7 +103,11 @@ class Downstream:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise self._unavailable(type(error).__name__) from error
         finally:
-            DOWNSTREAM_LATENCY.labels(self.name, outcome).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            DOWNSTREAM_LATENCY.labels(self.name, outcome).observe(seconds)
+            calls = _CALLS.get()
+            if calls is not None:
+                calls.append((self.name, seconds))
         if raw.status >= 500:
             raise self._unavailable(f"status {raw.status}", raw.retry_after)
         return Reply(raw.status, raw.content)

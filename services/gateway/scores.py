@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
+
 from services.common.logging import request_id_var
 from services.contracts.events import DecisionEvent
 from services.contracts.features import FeatureVector
@@ -33,12 +35,17 @@ class Backends:
 
 
 async def score(
-    backends: Backends, body: ScoreRequest, started: float, status_url: Callable[[str], str]
+    backends: Backends,
+    body: ScoreRequest,
+    received: bytes | None,
+    started: float,
+    status_url: Callable[[str], str],
 ) -> ScoreResponse:
-    """The whole request path, timed from `started`; `status_url` makes an explanation's poll URL."""
+    """The whole request path, timed from `started`; `received`: the body's bytes when the features service
+    can take them as they are (score_body.py); `status_url` makes an explanation's poll URL."""
     source = "client_id" if body.client_id is not None else "application"
     raw = raw_of(body)
-    vector = await fetch_features(backends.features, body.client_id, raw)
+    vector = await fetch_features(backends.features, body.client_id, raw, received)
     answer = await backends.scoring.predict(vector.features)
     prediction = answer.predictions[0]
     model_version = answer.model_version
@@ -70,8 +77,8 @@ async def score(
 
 
 def raw_of(body: ScoreRequest) -> RawApplication | None:
-    """A new applicant's fields, dumped once for the features service and the explainer's recourse offers
-    (None for a known client: its rows are in Postgres)."""
+    """A new applicant's fields, dumped once for the explainer's recourse offers and, when its body cannot
+    go as received, for the features service (None for a known client: its rows are in Postgres)."""
     if body.application is None:
         return None
     history = None if body.history is None else body.history.model_dump(exclude_none=True)
@@ -79,12 +86,18 @@ def raw_of(body: ScoreRequest) -> RawApplication | None:
 
 
 async def fetch_features(
-    features: FeaturesClient, client_id: int | None, raw: RawApplication | None
+    features: FeaturesClient, client_id: int | None, raw: RawApplication | None, received: bytes | None
 ) -> FeatureVector:
-    """The vector of a known client (unknown -> 404) or of the application (bad fields -> 422)."""
+    """The vector of a known client (unknown -> 404) or of the application (bad fields -> 422), sent as
+    received when it can be, else encoded from its fields."""
     if raw is None:
         return await features.vector(client_id)
-    return await features.compute(raw.application, raw.history)
+    if received is None:
+        payload: dict[str, object] = {"application": raw.application}
+        if raw.history is not None:
+            payload["history"] = raw.history
+        received = orjson.dumps(payload)
+    return await features.compute(received)
 
 
 def decision_event(response: ScoreResponse, vector: FeatureVector, latency_ms: float) -> DecisionEvent:

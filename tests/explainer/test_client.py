@@ -9,13 +9,15 @@ from typing import TypeVar
 
 import pytest
 import redis
+from kombu.serialization import loads
 from redis.asyncio import Redis
 
 from loopback.processes import RedisServer, free_port
 from services.contracts.explanations import Status
 from services.explainer.cache import Record, RecordStore, explanation_id, record_key
 from services.explainer.celery_app import EXPLAIN_TASK, IMPORTANCE_TASK
-from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable
+from services.explainer.client import Claim, ExplainerClient, ExplainerUnavailable, RawApplication
+from services.explainer.drain import Drain
 from services.explainer.schemas import Job
 from services.explainer.settings import ExplainerSettings
 
@@ -85,6 +87,32 @@ def test_of_two_claims_of_one_vector_only_the_first_queues_a_task(
     assert second == Claim(first.explanation_id, Status.PENDING, job=None)
     assert queued(broker) == [(EXPLAIN_TASK, first.explanation_id)]
     assert 0 < broker.ttl(record_key(first.explanation_id)) <= CLAIM_TTL_SECONDS
+
+
+def test_a_task_is_json_that_celery_and_the_batch_drain_read_back_as_its_job(
+    server: RedisServer, broker: redis.Redis
+) -> None:
+    """The gateway encodes task bodies itself (orjson): Celery's own decoder and the worker's drain must
+    read the same arguments back."""
+    application = {"SK_ID_CURR": 7, "AMT_CREDIT": 300_000.0, "NAME_CONTRACT_TYPE": "Cash loans"}
+    history = {"bureau": [{"SK_ID_CURR": 7, "SK_ID_BUREAU": 1, "DAYS_CREDIT": -400}], "pos_cash_balance": []}
+    raw = RawApplication(application, history)
+
+    async def work(client: ExplainerClient) -> Job:
+        claim = await client.claim("3", FEATURES, client_id=7, raw=raw)
+        assert claim.job is not None
+        await client.queue([claim.job])
+        return claim.job
+
+    job = with_client(server, work)
+    [message] = broker.lrange("explanations", 0, -1)
+    envelope = json.loads(message)
+    assert envelope["content-type"] == "application/json"
+    args, kwargs, _ = loads(envelope["body"], envelope["content-type"], envelope["content-encoding"])
+    assert (args, kwargs) == (job.args(), {})
+    assert envelope["headers"]["argsrepr"] == f"[{job.explanation_id!r}, ...]"
+    [taken] = Drain(broker, "explanations").take(10)
+    assert taken.job == job == Job(job.explanation_id, "3", FEATURES, 7, 0, application, history)
 
 
 def test_a_done_explanation_is_not_claimed_and_a_failed_one_is_claimed_again(

@@ -137,6 +137,65 @@ def test_score_a_new_application(gateway: TestClient, make_key: Callable[..., st
     assert _wait_for_decision(stack, "new-app")["source"] == "application"
 
 
+HISTORY = {
+    "bureau": [
+        {"SK_ID_CURR": 990_001, "SK_ID_BUREAU": 1, "CREDIT_ACTIVE": "Active", "DAYS_CREDIT": -400},
+        {"SK_ID_CURR": 990_001, "SK_ID_BUREAU": 2, "CREDIT_ACTIVE": "Closed", "DAYS_CREDIT": -900},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("request_id", "body", "encoded"),
+    [
+        # validated from its bytes and sent on as received
+        ("as-received", {"application": APPLICATION, "history": HISTORY}, lambda b: json.dumps(b).encode()),
+        # the features service refuses a client_id, even null: the application is encoded for it instead
+        (
+            "null-client-id",
+            {"client_id": None, "application": APPLICATION, "history": HISTORY},
+            lambda b: json.dumps(b).encode(),
+        ),
+        # JSON the standard library reads but pydantic's parser does not: validated as before, then encoded
+        (
+            "utf-16",
+            {"application": APPLICATION, "history": HISTORY},
+            lambda b: json.dumps(b).encode("utf-16"),
+        ),
+    ],
+)
+def test_a_new_application_is_scored_on_the_vector_of_its_fields_however_its_body_is_sent(
+    gateway: TestClient,
+    make_key: Callable[..., str],
+    stack: Platform,
+    request_id: str,
+    body: dict[str, Any],
+    encoded: Callable[[dict[str, Any]], bytes],
+) -> None:
+    headers = {"X-API-Key": make_key(), "X-Request-ID": request_id, "Content-Type": "application/json"}
+    response = gateway.post("/v1/scores", content=encoded(body), headers=headers)
+    assert response.status_code == 200, response.text
+    assert (response.json()["source"], response.json()["client_id"]) == ("application", 990_001)
+    fields = {"application": APPLICATION, "history": HISTORY}
+    computed = httpx.post(f"{stack.features.url}/features/compute", json=fields).json()["features"]
+    assert _wait_for_decision(stack, request_id)["features"] == computed
+
+
+def test_a_score_says_how_long_the_services_behind_it_took(
+    gateway: TestClient, make_key: Callable[..., str], stack: Platform
+) -> None:
+    started = time.perf_counter()
+    response = gateway.post(
+        "/v1/scores", json={"client_id": stack.client_ids[2]}, headers={"X-API-Key": make_key()}
+    )
+    elapsed_ms = 1000 * (time.perf_counter() - started)
+    assert response.status_code == 200
+    timings = dict(part.split(";dur=") for part in response.headers["Server-Timing"].split(", "))
+    assert set(timings) == {"features", "scoring"}
+    assert all(float(ms) > 0 for ms in timings.values())
+    assert sum(float(ms) for ms in timings.values()) < elapsed_ms
+
+
 def expected_decision(body: dict[str, Any]) -> str:
     band = body["review_band"]
     if body["warnings"] or band["low"] <= body["pd"] < band["high"]:
