@@ -1,27 +1,28 @@
 """Online assembly: the batch definitions applied to one client's rows or to raw applications.
 
-Nothing here re-implements a feature: rows are put into the same RawTables frames and passed to the
-same `compute_features` the batch build uses.
+Nothing here re-implements a feature. A few applications at a time (the features service) go through
+`compute_vectors`, the same definitions compiled once (services/feature_definitions/compiled.py, proven
+equal to `compute_features`), their stored rows read in one round trip; many at a time (batch scoring)
+go through the `compute_features` of the batch build.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import polars as pl
 import psycopg2.extensions
 
 from services.feature_definitions.application import unseen_categories
 from services.feature_definitions.catalog import compute_features
-from services.feature_definitions.raw import (
-    HISTORY_TABLES,
-    RawTables,
-    frame_from_rows,
-    polars_schema,
-    read_client_rows,
-    read_raw,
-)
+from services.feature_definitions.compiled import Batch, compute_vectors
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables, polars_schema, read_raw
 from services.feature_store.store import FeatureMatrix, matrix_from_frame, read_vector
+
+Row = Mapping[str, object]
+History = Mapping[str, Sequence[Row]]
+Payload = tuple[Row, History | None]  # a raw application (Kaggle field names) and its history, if given
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,12 @@ def features_for_client(conn: psycopg2.extensions.connection, client_id: int) ->
     stored = read_vector(conn, client_id)
     if stored is not None:
         return ClientVector(client_id, stored, "materialised")
-    raw = read_client_rows(conn, [client_id])
-    if raw.application.is_empty():
+    rows = _stored_rows(conn, [client_id], ("application", *HISTORY_TABLES))
+    if not rows["application"]:
         return None
-    return ClientVector(client_id, matrix_from_frame(compute_features(raw)).values[0], "computed")
+    return ClientVector(
+        client_id, compute_vectors(_batch(rows["application"][:1], [None], rows))[0], "computed"
+    )
 
 
 def application_frame(applications: pl.DataFrame) -> pl.DataFrame:
@@ -65,29 +68,86 @@ def compute_for_applications(database_url: str, applications: pl.DataFrame) -> F
 
 
 def compute_from_payload(
-    conn: psycopg2.extensions.connection,
-    application: Mapping[str, object],
-    history: Mapping[str, Sequence[Mapping[str, object]]] | None,
+    conn: psycopg2.extensions.connection, application: Row, history: History | None
 ) -> tuple[np.ndarray, dict[str, int]]:
     """One raw application (Kaggle field names) -> (vector, counts of unseen category values).
 
     With `history` given, those rows are the client's whole history and each is attached to this
     application; without it, the history stored in Postgres for the application's SK_ID_CURR is used.
     """
-    client_id = application.get("SK_ID_CURR")
-    client_id = 0 if client_id is None else int(client_id)
-    app = frame_from_rows("application", [{**application, "SK_ID_CURR": client_id}])
-    if history is None:
-        stored = read_client_rows(conn, [client_id])
-        tables = {table: getattr(stored, table) for table in HISTORY_TABLES}
-    else:
-        tables = {table: _history_frame(table, history.get(table, []), client_id) for table in HISTORY_TABLES}
-    vector = matrix_from_frame(compute_features(RawTables(application=app, **tables))).values[0]
-    return vector, unseen_categories(app)
+    vectors, unseen = compute_payloads(conn, [(application, history)])
+    return vectors[0], unseen
 
 
-def _history_frame(table: str, rows: Sequence[Mapping[str, object]], client_id: int) -> pl.DataFrame:
-    frame = frame_from_rows(table, rows)
-    if "sk_id_curr" in frame.columns:
-        frame = frame.with_columns(sk_id_curr=pl.lit(client_id, pl.Int64))
-    return frame
+def compute_payloads(
+    conn: psycopg2.extensions.connection, payloads: Sequence[Payload]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Several raw applications, each with its history or none (then its stored one, all read in one
+    round trip) -> (one vector per application, counts of unseen category values over them all)."""
+    applications = [_lowered(application) for application, _ in payloads]
+    for application in applications:
+        application["sk_id_curr"] = int(application.get("sk_id_curr") or 0)
+    stored_ids = [
+        a["sk_id_curr"] for a, (_, history) in zip(applications, payloads, strict=True) if history is None
+    ]
+    stored = _stored_rows(conn, stored_ids, HISTORY_TABLES) if stored_ids else {}
+    given = [history for _, history in payloads]
+    return compute_vectors(_batch(applications, given, stored)), unseen_categories(applications)
+
+
+def _lowered(row: Row) -> dict[str, object]:
+    return {key.lower(): value for key, value in row.items()}
+
+
+def _batch(
+    applications: Sequence[Row], given: Sequence[History | None], stored: Mapping[str, Sequence[Row]]
+) -> Batch:
+    """Each application's history: the rows it came with (Kaggle names), else the stored rows of its id."""
+    by_id: dict[object, list[int]] = {}
+    for index, (application, history) in enumerate(zip(applications, given, strict=True)):
+        if history is None:
+            by_id.setdefault(application["sk_id_curr"], []).append(index)
+    tables: dict[str, tuple[list[Row], list[int]]] = {}
+    for table in HISTORY_TABLES:
+        rows: list[Row] = []
+        owners: list[int] = []
+        for index, history in enumerate(given):
+            if history is not None:
+                attached = [_lowered(row) for row in history.get(table, ())]
+                rows += attached
+                owners += [index] * len(attached)
+        for row in stored.get(table, ()):
+            for index in by_id.get(row["sk_id_curr"], ()):
+                rows.append(row)
+                owners.append(index)
+        tables[table] = (rows, owners)
+    return Batch(applications, tables)
+
+
+def _stored_rows(
+    conn: psycopg2.extensions.connection, client_ids: Sequence[int], tables: Sequence[str]
+) -> dict[str, list[dict[str, object]]]:
+    """The clients' rows of `tables` in one round trip, keyed by lower-case column names; each
+    bureau_balance row carries the sk_id_curr of its bureau credit."""
+    queries = [
+        f"(SELECT coalesce(json_agg(t), '[]')::text FROM ({_rows_query(table)}) t)" for table in tables
+    ]
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(queries)}", {"ids": list(client_ids)})
+        found = cur.fetchone()
+    return {table: orjson.loads(text) for table, text in zip(tables, found, strict=True)}
+
+
+def _rows_query(table: str) -> str:
+    columns = ", ".join(polars_schema(table))
+    if table == "application":
+        return " UNION ALL ".join(
+            f"SELECT {columns} FROM {source} WHERE sk_id_curr = ANY(%(ids)s::bigint[])"
+            for source in ("application_train", "application_test")
+        )
+    if table == "bureau_balance":
+        owners = (
+            "SELECT DISTINCT sk_id_bureau, sk_id_curr FROM bureau WHERE sk_id_curr = ANY(%(ids)s::bigint[])"
+        )
+        return f"SELECT {columns}, o.sk_id_curr FROM bureau_balance JOIN ({owners}) o USING (sk_id_bureau)"
+    return f"SELECT {columns} FROM {table} WHERE sk_id_curr = ANY(%(ids)s::bigint[])"

@@ -140,7 +140,14 @@ def test_compute_without_history_uses_the_stored_history_of_the_id(
     computed = response.json()["features"]
     history = [name for name in NAMES if not name.startswith("app_")]
     assert computed["bureau_all_count"] is not None
-    assert [computed[n] for n in history] == [stored[n] for n in history]
+    # computed by the compiled evaluator, stored by the Polars build: sums may differ in the last bits
+    np.testing.assert_allclose(
+        _values(computed, history), _values(stored, history), rtol=1e-12, atol=0, equal_nan=True
+    )
+
+
+def _values(features: dict[str, float | None], names: list[str]) -> np.ndarray:
+    return np.array([math.nan if features[n] is None else features[n] for n in names])
 
 
 def test_missing_and_ill_typed_fields_are_422_naming_each(service: tuple[TestClient, list[int]]) -> None:
