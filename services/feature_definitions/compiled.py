@@ -28,15 +28,6 @@ Row = Mapping[str, object]
 _POSITION = {name: i for i, name in enumerate(NAMES)}
 
 
-@dataclass(frozen=True)
-class Batch:
-    """Raw rows of a batch of applications, keyed by lower-case column names: the applications, and per
-    history table its rows with the index (in `applications`) of the application each belongs to."""
-
-    applications: Sequence[Row]
-    history: Mapping[str, tuple[Sequence[Row], Sequence[int]]] = field(default_factory=dict)
-
-
 _DTYPES = {
     table: {
         column: object if kind == pl.String else np.float64 for column, kind in polars_schema(table).items()
@@ -45,11 +36,74 @@ _DTYPES = {
 }
 
 
-def _columns(table: str, rows: Sequence[Row]) -> dict[str, np.ndarray]:
-    """Rows -> one array per column of the table: float64 with NaN for null, or objects for text."""
-    return {
-        column: np.array([row.get(column) for row in rows], dtype) for column, dtype in _DTYPES[table].items()
-    }
+@dataclass(frozen=True)
+class Table:
+    """One raw table's rows in a batch: an array per column (float64 with NaN for null, objects for text,
+    None for null) and each row's application, its index in the batch."""
+
+    columns: dict[str, np.ndarray]
+    owners: np.ndarray
+
+    @classmethod
+    def of_rows(cls, table: str, rows: Sequence[Row], owners: Sequence[int]) -> "Table":
+        """Rows keyed by lower-case column names (missing keys are nulls)."""
+        columns = {c: np.array([row.get(c) for row in rows], dtype) for c, dtype in _DTYPES[table].items()}
+        return cls(columns, np.asarray(owners, dtype=np.intp))
+
+    @classmethod
+    def of_frame(cls, table: str, frame: pl.DataFrame, owners: np.ndarray) -> "Table":
+        """A frame typed like the Postgres table (raw.polars_schema)."""
+        columns = {c: frame[c].to_numpy().astype(dtype) for c, dtype in _DTYPES[table].items()}
+        return cls(columns, owners)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Raw rows of a batch of applications: the applications and, per history table, the rows with the
+    application each belongs to (a table left out has no rows)."""
+
+    applications: Table
+    history: Mapping[str, Table] = field(default_factory=dict)
+
+    @classmethod
+    def of_rows(
+        cls, applications: Sequence[Row], history: Mapping[str, tuple[Sequence[Row], Sequence[int]]]
+    ) -> "Batch":
+        """Rows keyed by lower-case column names, each history row with its application's index."""
+        return cls(
+            Table.of_rows("application", applications, range(len(applications))),
+            {table: Table.of_rows(table, *history[table]) for table in history},
+        )
+
+    @classmethod
+    def of_raw(cls, applications: Table, history: Mapping[str, pl.DataFrame]) -> "Batch":
+        """History frames typed like the Postgres tables: each row goes to every application of its
+        sk_id_curr (bureau_balance rows through their bureau credit); rows of no application are left out."""
+        ids = applications.columns["sk_id_curr"]
+        credits = history.get("bureau", pl.DataFrame(schema=polars_schema("bureau")))
+        credit_ids = credits["sk_id_bureau"].to_numpy().astype(np.float64)
+        credit_owners = credits["sk_id_curr"].to_numpy().astype(np.float64)
+        tables = {}
+        for table, frame in history.items():
+            if table == "bureau_balance":
+                months, credit = _matches(frame["sk_id_bureau"].to_numpy().astype(np.float64), credit_ids)
+                pairs, owners = _matches(credit_owners[credit], ids)
+                # a month once per application, however many of its credits share the id
+                rows, owners = np.unique(np.column_stack([months[pairs], owners]), axis=0).T
+            else:
+                rows, owners = _matches(frame["sk_id_curr"].to_numpy().astype(np.float64), ids)
+            tables[table] = Table.of_frame(table, frame[rows], owners)
+        return cls(applications, tables)
+
+
+def _matches(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with keys[i] == ids[j] (NaN matches nothing), as (i's, j's) ordered by i."""
+    order = np.argsort(ids, kind="stable")
+    low = np.searchsorted(ids[order], keys, side="left")
+    counts = np.where(np.isnan(keys), 0, np.searchsorted(ids[order], keys, side="right") - low)
+    rows = np.repeat(np.arange(len(keys)), counts)
+    offsets = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, order[np.repeat(low, counts) + offsets]
 
 
 @dataclass(frozen=True)
@@ -61,22 +115,58 @@ class _Rows:
 
 
 def _rows(batch: Batch, table: str) -> _Rows | None:
-    rows, owners = batch.history.get(table, ((), ()))
-    if not rows:
+    found = batch.history.get(table)
+    if found is None or not len(found.owners):
         return None
-    order = np.argsort(np.asarray(owners), kind="stable")
-    applications, of_row = np.unique(np.asarray(owners)[order], return_inverse=True)
-    columns = _columns(table, [rows[i] for i in order])
-    return _Rows(Frame(columns, len(order), Grouping.sorted(of_row)), applications)
+    columns, owners = found.columns, found.owners
+    if np.any(owners[1:] < owners[:-1]):
+        order = np.argsort(owners, kind="stable")
+        columns, owners = {name: column[order] for name, column in columns.items()}, owners[order]
+    if owners[0] == owners[-1]:  # one application (the features service's usual case)
+        return _Rows(Frame(columns, len(owners), Grouping.one(len(owners))), owners[:1])
+    applications, of_row = np.unique(owners, return_inverse=True)
+    return _Rows(Frame(columns, len(owners), Grouping.sorted(of_row)), applications)
 
 
-@dataclass(frozen=True)
-class _Reduction:
-    """Features reduced together: `aggregation` of the sources `sources`, written to `positions`."""
+class _Aggregates:
+    """A table's `aggregates` features reduced together: every source over every condition's rows (the
+    first condition is every row) as one rows x (conditions x sources) array, each aggregation of it in
+    one numpy call per table, whatever the number of features."""
 
-    aggregation: str
-    sources: np.ndarray
-    positions: np.ndarray
+    def __init__(self, features: list[Feature]) -> None:
+        sources, conditions = _distinct(features, "source"), _distinct(features, "condition")
+        self.program = Program([*sources.values(), *conditions.values()])
+        self.width = len(sources)
+        specs = [f.aggregate for f in features if f.aggregate is not None]
+        self.hows = sorted({spec.aggregation for spec in specs} - {"count"})
+        block = (1 + len(conditions)) * len(sources)
+        columns = []
+        for spec in specs:
+            condition = (
+                0 if spec.condition is None else 1 + list(conditions).index(repr(tree(spec.condition)))
+            )
+            if spec.aggregation == "count":
+                columns.append(len(self.hows) * block + condition)
+            else:
+                source = list(sources).index(repr(tree(spec.source)))
+                columns.append(self.hows.index(spec.aggregation) * block + condition * len(sources) + source)
+        self.columns = np.array(columns, dtype=np.intp)
+        self.positions = np.array([_POSITION[f.name] for f in features], dtype=np.intp)
+
+    def compute(self, frame: Frame, grouping: Grouping) -> np.ndarray:
+        """spec.Aggregate's semantics per group: the rows counted, or the aggregation of each source's
+        known values in the kept rows, a total of no known values being missing."""
+        values = self.program.run(frame)
+        sources = _stack(values[: self.width], frame.height)
+        keep = _stack([1.0, *values[self.width :]], frame.height) == 1
+        spread = np.where(keep[:, :, None], sources[:, None, :], np.nan).reshape(frame.height, -1)
+        reduced = aggregate(
+            grouping, spread, None, {*self.hows, "count"} if "sum" in self.hows else set(self.hows)
+        )
+        if "sum" in reduced:
+            reduced["sum"] = np.where(reduced["count"] > 0, reduced["sum"], np.nan)
+        rows = grouping.reduce(np.add, keep.astype(np.float64))
+        return np.concatenate([*(reduced[how] for how in self.hows), rows], axis=1)[:, self.columns]
 
 
 class _HistoryPlan:
@@ -91,11 +181,8 @@ class _HistoryPlan:
             self.child_program = Program.of(history.child.columns)
         self.row_names = [e.meta.output_name() for e in history.row_columns]
         self.row_program = Program.of(history.row_columns)
-        grouped = [f for f in history.features if f.aggregate is not None]
+        self.aggregates = _Aggregates([f for f in history.features if f.aggregate is not None])
         others = [f for f in history.features if f.aggregate is None]
-        self.sources, self.conditions = _distinct(grouped, "source"), _distinct(grouped, "condition")
-        self.source_program = Program([*self.sources.values(), *self.conditions.values()])
-        self.reductions = _reductions(grouped, list(self.sources), list(self.conditions))
         self.other_program = Program.of([f.expr for f in others])
         self.other_positions = np.array([_POSITION[f.name] for f in others], dtype=np.intp)
 
@@ -111,15 +198,8 @@ class _HistoryPlan:
             frame = _with(frame, self.row_names, self.row_program.run(frame))
         grouping = frame.grouping
         assert grouping is not None
-        values = self.source_program.run(frame)
-        sources = _stack(values[: len(self.sources)], frame.height)
-        conditions = values[len(self.sources) :]
         targets = rows.applications[:, None]
-        for condition, reductions in self.reductions.items():
-            keep = None if condition is None else conditions[condition] == 1
-            reduced = aggregate(grouping, sources, keep, {r.aggregation for r in reductions} - {"rows"})
-            for reduction in reductions:
-                out[targets, reduction.positions] = _result(grouping, keep, reduced, reduction)
+        out[targets, self.aggregates.positions] = self.aggregates.compute(frame, grouping)
         if len(self.other_positions):
             out[targets, self.other_positions] = _stack(self.other_program.run(frame), grouping.size)
 
@@ -167,46 +247,6 @@ def _distinct(features: list[Feature], part: str) -> dict[str, object]:
     return found
 
 
-def _reductions(
-    features: list[Feature], sources: list[str], conditions: list[str]
-) -> dict[int | None, list[_Reduction]]:
-    """Per condition (its index; None for every row), the aggregates over its rows grouped by
-    aggregation ("rows" for the row counts)."""
-    grouped: dict[int | None, dict[str, list[tuple[int, int]]]] = {}
-    for feature in features:
-        spec = feature.aggregate
-        assert spec is not None
-        condition = None if spec.condition is None else conditions.index(repr(tree(spec.condition)))
-        if spec.aggregation == "count":
-            source, how = 0, "rows"
-        else:
-            source, how = sources.index(repr(tree(spec.source))), spec.aggregation
-        grouped.setdefault(condition, {}).setdefault(how, []).append((source, _POSITION[feature.name]))
-    return {
-        condition: [
-            _Reduction(
-                how, np.array([s for s, _ in pairs], np.intp), np.array([p for _, p in pairs], np.intp)
-            )
-            for how, pairs in hows.items()
-        ]
-        for condition, hows in grouped.items()
-    }
-
-
-def _result(
-    grouping: Grouping, keep: np.ndarray | None, reduced: dict[str, np.ndarray], reduction: _Reduction
-) -> np.ndarray:
-    """spec.Aggregate's semantics: the rows counted, or the aggregation of each source's known values in
-    the kept rows, a total of no known values being missing."""
-    if reduction.aggregation == "rows":
-        rows = np.ones(len(grouping.of_row)) if keep is None else keep.astype(np.float64)
-        return grouping.reduce(np.add, rows)[:, None]
-    values = reduced[reduction.aggregation][:, reduction.sources]
-    if reduction.aggregation == "sum":
-        return np.where(reduced["count"][:, reduction.sources] > 0, values, np.nan)
-    return values
-
-
 _APPLICATION = Program.of([f.expr for f in APPLICATION_FEATURES])
 _APPLICATION_POSITIONS = np.array([_POSITION[f.name] for f in APPLICATION_FEATURES], dtype=np.intp)
 _HISTORIES = [_HistoryPlan(history) for history in HISTORIES]
@@ -217,9 +257,9 @@ assert {plan.table for plan in _HISTORIES} | {c.table for h in HISTORIES if (c :
 
 def compute_vectors(batch: Batch) -> np.ndarray:
     """One row of every feature (catalog order, NaN = missing) per application of `batch`."""
-    count = len(batch.applications)
+    count = len(batch.applications.owners)
     out = np.full((count, len(NAMES)), np.nan)
-    application = Frame(_columns("application", batch.applications), count)
+    application = Frame(batch.applications.columns, count)
     out[:, _APPLICATION_POSITIONS] = _stack(_APPLICATION.run(application), count)
     for plan in _HISTORIES:
         plan.compute(batch, out)

@@ -39,6 +39,11 @@ class Grouping:
         return len(self.starts)
 
     @classmethod
+    def one(cls, rows: int) -> "Grouping":
+        """Every row in one group."""
+        return cls(None, np.zeros(1, dtype=np.intp), np.zeros(rows, dtype=np.intp))
+
+    @classmethod
     def sorted(cls, of_row: np.ndarray) -> "Grouping":
         """Rows whose group numbers (0, 1, ...) never decrease."""
         return cls(None, np.flatnonzero(np.diff(of_row, prepend=-1)), of_row)
@@ -310,13 +315,34 @@ def tree(expr: pl.Expr) -> Node:
     return json.loads(expr.meta.serialize(format="json"))
 
 
+@dataclass(frozen=True)
+class _Reduce:
+    """An aggregation `how` of the step's one input; a program reduces those sharing (how, kept rows)
+    in one call."""
+
+    how: str
+
+
 class Program:
-    """Expression trees compiled into shared numpy steps; `run` evaluates them all on a frame."""
+    """Expression trees compiled into shared numpy steps; `run` evaluates them all on a frame.
+
+    Steps run in three strata: those on rows, then every aggregation (one numpy call per aggregation and
+    set of kept rows), then those on the aggregates. An aggregation of an aggregation does not compile."""
 
     def __init__(self, trees: Sequence[Node]) -> None:
         self._steps: list[tuple[Callable[..., Value], tuple[int, ...], bool]] = []
         self._index: dict[str, int] = {}
         self.outputs = [self._compile(node) for node in trees]
+        reduces = [isinstance(step, _Reduce) for step, _, _ in self._steps]
+        after = [False] * len(self._steps)  # takes an aggregation's value, directly or not
+        for i, (_, inputs, _) in enumerate(self._steps):
+            taken = any(reduces[j] or after[j] for j in inputs)
+            if reduces[i] and taken:
+                raise NotImplementedError("an aggregation of an aggregation")
+            after[i] = taken
+        self._rows = [i for i, r in enumerate(reduces) if not r and not after[i]]
+        self._reduces = [i for i, r in enumerate(reduces) if r]
+        self._groups = [i for i, r in enumerate(reduces) if not r and after[i]]
 
     @classmethod
     def of(cls, exprs: Sequence[pl.Expr]) -> "Program":
@@ -324,12 +350,34 @@ class Program:
 
     def run(self, frame: Frame) -> list[Value]:
         """Every output's value on `frame` (row values, or one per group for aggregations)."""
-        values: list[Value] = []
+        values: list[Value] = [None] * len(self._steps)
         with np.errstate(all="ignore"):  # a ratio's division runs on the rows its `when` then discards
-            for step, inputs, needs_frame in self._steps:
-                arguments = [values[i] for i in inputs]
-                values.append(step(frame, *arguments) if needs_frame else step(*arguments))
+            for i in self._rows:
+                values[i] = self._call(i, frame, values)
+            if self._reduces:
+                self._reduce(frame, values)
+            for i in self._groups:
+                values[i] = self._call(i, frame, values)
         return [values[i] for i in self.outputs]
+
+    def _call(self, index: int, frame: Frame, values: list[Value]) -> Value:
+        step, inputs, needs_frame = self._steps[index]
+        arguments = [values[i] for i in inputs]
+        return step(frame, *arguments) if needs_frame else step(*arguments)
+
+    def _reduce(self, frame: Frame, values: list[Value]) -> None:
+        together: dict[tuple[str, int], list[int]] = {}
+        for i in self._reduces:
+            step, (source,), _ = self._steps[i]
+            kept = values[source].keep if isinstance(values[source], Filtered) else None
+            together.setdefault((step.how, id(kept)), []).append(i)  # type: ignore[attr-defined]
+        for (how, _), members in together.items():
+            inputs = [values[self._steps[i][1][0]] for i in members]
+            keep = inputs[0].keep if isinstance(inputs[0], Filtered) else None
+            stacked = np.column_stack([_rows(value)[0] for value in inputs])
+            reduced = aggregate(_grouping(frame), stacked, keep, {how})[how]
+            for column, i in enumerate(members):
+                values[i] = reduced[:, column]
 
     def _compile(self, node: Node) -> int:
         key = json.dumps(node)
@@ -360,8 +408,10 @@ class Program:
             return _BINARY[body["op"]], [body["left"], body["right"]], False
         if kind == "Ternary":
             return _ternary, [body["predicate"], body["truthy"], body["falsy"]], False
-        if kind == "Filter":
-            return lambda values, by: Filtered(values, by == 1), [body["input"], body["by"]], False
+        if kind == "Filter":  # the kept rows are a step of their own, shared by filters on one condition
+            return Filtered, [body["input"], {"Kept": body["by"]}], False
+        if kind == "Kept":
+            return lambda by: _float(by) == 1, [body], False
         if kind == "Function":
             return (*_function(body["function"], body["input"]), False)
         if kind == "Selector":
@@ -424,7 +474,7 @@ def _aggregation(body: Node) -> tuple[Callable[..., Value], list[Node], bool]:
         return lambda frame, value: _n_unique(_grouping(frame), *_rows(value)), [argument], True
     else:
         raise NotImplementedError(f"Polars aggregation {how}")
-    return lambda frame, value: aggregate(_grouping(frame), *_rows(value), {reduced})[reduced], inputs, True
+    return _Reduce(reduced), inputs, False  # type: ignore[return-value]
 
 
 def _window(inner: Program) -> Callable[..., np.ndarray]:

@@ -2,8 +2,8 @@
 
 Nothing here re-implements a feature. A few applications at a time (the features service) go through
 `compute_vectors`, the same definitions compiled once (services/feature_definitions/compiled.py, proven
-equal to `compute_features`), their stored rows read in one round trip; many at a time (batch scoring)
-go through the `compute_features` of the batch build.
+equal to `compute_features`), one client's stored rows read in one round trip; many at a time (batch
+scoring) go through the `compute_features` of the batch build.
 """
 
 from collections.abc import Mapping, Sequence
@@ -15,9 +15,15 @@ import polars as pl
 import psycopg2.extensions
 
 from services.feature_definitions.application import unseen_categories
-from services.feature_definitions.catalog import compute_features
-from services.feature_definitions.compiled import Batch, compute_vectors
-from services.feature_definitions.raw import HISTORY_TABLES, RawTables, polars_schema, read_raw
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.compiled import Batch, Table, compute_vectors
+from services.feature_definitions.raw import (
+    HISTORY_TABLES,
+    RawTables,
+    polars_schema,
+    read_client_rows,
+    read_raw,
+)
 from services.feature_store.store import FeatureMatrix, matrix_from_frame, read_vector
 
 Row = Mapping[str, object]
@@ -39,11 +45,12 @@ def features_for_client(conn: psycopg2.extensions.connection, client_id: int) ->
     stored = read_vector(conn, client_id)
     if stored is not None:
         return ClientVector(client_id, stored, "materialised")
-    rows = _stored_rows(conn, [client_id], ("application", *HISTORY_TABLES))
+    rows = _client_rows(conn, client_id, ("application", *HISTORY_TABLES))
     if not rows["application"]:
         return None
+    history = {table: (rows[table], [0] * len(rows[table])) for table in HISTORY_TABLES}
     return ClientVector(
-        client_id, compute_vectors(_batch(rows["application"][:1], [None], rows))[0], "computed"
+        client_id, compute_vectors(Batch.of_rows(rows["application"][:1], history))[0], "computed"
     )
 
 
@@ -82,58 +89,61 @@ def compute_from_payload(
 def compute_payloads(
     conn: psycopg2.extensions.connection, payloads: Sequence[Payload]
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """Several raw applications, each with its history or none (then its stored one, all read in one
-    round trip) -> (one vector per application, counts of unseen category values over them all)."""
+    """Several raw applications, each with its history or none (then its stored one) -> (one vector per
+    application in their order, counts of unseen category values over them all)."""
     applications = [_lowered(application) for application, _ in payloads]
     for application in applications:
-        application["sk_id_curr"] = int(application.get("sk_id_curr") or 0)
-    stored_ids = [
-        a["sk_id_curr"] for a, (_, history) in zip(applications, payloads, strict=True) if history is None
-    ]
-    stored = _stored_rows(conn, stored_ids, HISTORY_TABLES) if stored_ids else {}
-    given = [history for _, history in payloads]
-    return compute_vectors(_batch(applications, given, stored)), unseen_categories(applications)
+        application["sk_id_curr"] = int(application.get("sk_id_curr") or 0)  # type: ignore[call-overload]
+    given = [i for i, (_, history) in enumerate(payloads) if history is not None]
+    stored = [i for i, (_, history) in enumerate(payloads) if history is None]
+    vectors = np.empty((len(payloads), len(NAMES)))
+    if given:
+        histories = [payloads[i][1] or {} for i in given]
+        vectors[given] = compute_vectors(_with_history([applications[i] for i in given], histories))
+    if stored:
+        vectors[stored] = compute_vectors(_with_stored_history(conn, [applications[i] for i in stored]))
+    return vectors, unseen_categories(applications)
 
 
 def _lowered(row: Row) -> dict[str, object]:
     return {key.lower(): value for key, value in row.items()}
 
 
-def _batch(
-    applications: Sequence[Row], given: Sequence[History | None], stored: Mapping[str, Sequence[Row]]
-) -> Batch:
-    """Each application's history: the rows it came with (Kaggle names), else the stored rows of its id."""
-    by_id: dict[object, list[int]] = {}
-    for index, (application, history) in enumerate(zip(applications, given, strict=True)):
-        if history is None:
-            by_id.setdefault(application["sk_id_curr"], []).append(index)
+def _with_history(applications: Sequence[Row], histories: Sequence[History]) -> Batch:
+    """Each application with the history rows it came with (Kaggle field names)."""
     tables: dict[str, tuple[list[Row], list[int]]] = {}
     for table in HISTORY_TABLES:
-        rows: list[Row] = []
-        owners: list[int] = []
-        for index, history in enumerate(given):
-            if history is not None:
-                attached = [_lowered(row) for row in history.get(table, ())]
-                rows += attached
-                owners += [index] * len(attached)
-        for row in stored.get(table, ()):
-            for index in by_id.get(row["sk_id_curr"], ()):
-                rows.append(row)
-                owners.append(index)
-        tables[table] = (rows, owners)
-    return Batch(applications, tables)
+        rows = [
+            (_lowered(row), owner)
+            for owner, history in enumerate(histories)
+            for row in history.get(table, ())
+        ]
+        tables[table] = ([row for row, _ in rows], [owner for _, owner in rows])
+    return Batch.of_rows(applications, tables)
 
 
-def _stored_rows(
-    conn: psycopg2.extensions.connection, client_ids: Sequence[int], tables: Sequence[str]
+def _with_stored_history(conn: psycopg2.extensions.connection, applications: Sequence[Row]) -> Batch:
+    """Each application with the history stored for its id: one client's rows in one round trip, more
+    clients' table by table."""
+    if len(applications) == 1:
+        rows = _client_rows(conn, int(applications[0]["sk_id_curr"]), HISTORY_TABLES)  # type: ignore[call-overload]
+        return Batch.of_rows(
+            applications, {table: (found, [0] * len(found)) for table, found in rows.items()}
+        )
+    stored = read_client_rows(conn, sorted({int(a["sk_id_curr"]) for a in applications}))  # type: ignore[call-overload]
+    application = Table.of_rows("application", applications, range(len(applications)))
+    return Batch.of_raw(application, {table: getattr(stored, table) for table in HISTORY_TABLES})
+
+
+def _client_rows(
+    conn: psycopg2.extensions.connection, client_id: int, tables: Sequence[str]
 ) -> dict[str, list[dict[str, object]]]:
-    """The clients' rows of `tables` in one round trip, keyed by lower-case column names; each
-    bureau_balance row carries the sk_id_curr of its bureau credit."""
+    """One client's rows of `tables` in one round trip, keyed by lower-case column names."""
     queries = [
         f"(SELECT coalesce(json_agg(t), '[]')::text FROM ({_rows_query(table)}) t)" for table in tables
     ]
     with conn.cursor() as cur:
-        cur.execute(f"SELECT {', '.join(queries)}", {"ids": list(client_ids)})
+        cur.execute(f"SELECT {', '.join(queries)}", {"id": client_id})
         found = cur.fetchone()
     return {table: orjson.loads(text) for table, text in zip(tables, found, strict=True)}
 
@@ -141,13 +151,11 @@ def _stored_rows(
 def _rows_query(table: str) -> str:
     columns = ", ".join(polars_schema(table))
     if table == "application":
+        sources = ("application_train", "application_test")
         return " UNION ALL ".join(
-            f"SELECT {columns} FROM {source} WHERE sk_id_curr = ANY(%(ids)s::bigint[])"
-            for source in ("application_train", "application_test")
+            f"SELECT {columns} FROM {source} WHERE sk_id_curr = %(id)s" for source in sources
         )
     if table == "bureau_balance":
-        owners = (
-            "SELECT DISTINCT sk_id_bureau, sk_id_curr FROM bureau WHERE sk_id_curr = ANY(%(ids)s::bigint[])"
-        )
-        return f"SELECT {columns}, o.sk_id_curr FROM bureau_balance JOIN ({owners}) o USING (sk_id_bureau)"
-    return f"SELECT {columns} FROM {table} WHERE sk_id_curr = ANY(%(ids)s::bigint[])"
+        credits = "SELECT sk_id_bureau FROM bureau WHERE sk_id_curr = %(id)s"
+        return f"SELECT {columns} FROM bureau_balance WHERE sk_id_bureau = ANY(ARRAY({credits}))"
+    return f"SELECT {columns} FROM {table} WHERE sk_id_curr = %(id)s"
