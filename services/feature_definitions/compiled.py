@@ -2,9 +2,10 @@
 
 The definitions are compiled once (services/feature_definitions/expressions.py) from the same
 expressions `compute_features` evaluates. Per history table, the per-row sources and subset conditions of
-its `aggregates` features are evaluated once into one rows x sources array, and every feature sharing
-(condition, aggregation) is reduced in one numpy call over the rows sorted by application; the other
-features (the application's, ratios of aggregates, category counts...) run as compiled expressions.
+its `aggregates` features are evaluated once, spread into one rows x (conditions x sources) array, and
+each aggregation of it is one numpy call over the rows sorted by application (~15 calls per table for
+~100 features); the other features (the application's, ratios of aggregates, category counts...) run as
+compiled expressions, their aggregations batched the same way.
 tests/features/test_fast_parity.py proves the vectors equal to `compute_features`.
 
 History rows belong to the application they come with: joins (bureau_balance to bureau) and windows

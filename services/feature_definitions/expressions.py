@@ -51,9 +51,10 @@ class Grouping:
     @classmethod
     def by(cls, keys: np.ndarray) -> tuple["Grouping", np.ndarray]:
         """One group per distinct row of `keys` (n_rows x k floats without NaN), and those rows."""
-        distinct, of_row = np.unique(keys, axis=0, return_inverse=True)
-        counts = np.bincount(of_row, minlength=len(distinct))
-        return cls(np.argsort(of_row, kind="stable"), np.cumsum(counts) - counts, of_row), distinct
+        codes = _codes(keys)
+        first, of_row = np.unique(codes, return_index=True, return_inverse=True)[1:]
+        counts = np.bincount(of_row, minlength=len(first))
+        return cls(np.argsort(of_row, kind="stable"), np.cumsum(counts) - counts, of_row), keys[first]
 
     def reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
         """`ufunc` over each group's rows of `values` (n_rows or n_rows x k)."""
@@ -117,8 +118,18 @@ def _n_unique(grouping: Grouping, values: np.ndarray, keep: np.ndarray | None) -
     """Distinct values per group among the kept rows, null counting as one value (Polars' n_unique)."""
     rows = np.arange(len(values)) if keep is None else np.flatnonzero(keep)
     pairs = np.column_stack([grouping.of_row[rows], np.where(np.isnan(values[rows]), -np.inf, values[rows])])
-    groups = np.unique(pairs, axis=0)[:, 0].astype(np.intp)
+    groups = grouping.of_row[rows][np.unique(_codes(pairs), return_index=True)[1]]
     return np.bincount(groups, minlength=grouping.size).astype(np.float64)
+
+
+def _codes(keys: np.ndarray) -> np.ndarray:
+    """One integer per row of `keys` (n_rows x k), equal for equal rows: 1-D uniques, which numpy does
+    far faster than unique rows."""
+    codes = np.zeros(len(keys), dtype=np.int64)
+    for column in keys.T:
+        distinct, code = np.unique(column, return_inverse=True)
+        codes = codes * len(distinct) + code
+    return codes
 
 
 def _compare(compare: Callable[[Any, Any], Any]) -> Callable[[Value, Value], Value]:
