@@ -22,7 +22,7 @@ import polars as pl
 from services.feature_definitions.application import FEATURES as APPLICATION_FEATURES
 from services.feature_definitions.catalog import HISTORIES, NAMES
 from services.feature_definitions.expressions import Frame, Grouping, Program, aggregate, tree
-from services.feature_definitions.raw import HISTORY_TABLES, polars_schema
+from services.feature_definitions.raw import HISTORY_TABLES, polars_schema, spec_for
 from services.feature_definitions.spec import Feature, HistoryTable
 
 Row = Mapping[str, object]
@@ -35,6 +35,7 @@ _DTYPES = {
     }
     for table in ("application", *HISTORY_TABLES)
 }
+_KAGGLE = {table: {c.lower(): c for c in spec_for(table).columns} for table in _DTYPES}
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,13 @@ class Table:
     owners: np.ndarray
 
     @classmethod
-    def of_rows(cls, table: str, rows: Sequence[Row], owners: Sequence[int]) -> "Table":
-        """Rows keyed by lower-case column names (missing keys are nulls)."""
-        columns = {c: np.array([row.get(c) for row in rows], dtype) for c, dtype in _DTYPES[table].items()}
+    def of_rows(cls, table: str, rows: Sequence[Row], owners: Sequence[int], kaggle: bool = False) -> "Table":
+        """Rows keyed by lower-case column names, or by Kaggle's (`kaggle`, as API bodies come); missing
+        keys are nulls."""
+        keys = _KAGGLE[table] if kaggle else {c: c for c in _DTYPES[table]}
+        columns = {
+            c: np.array([row.get(keys[c]) for row in rows], dtype) for c, dtype in _DTYPES[table].items()
+        }
         return cls(columns, np.asarray(owners, dtype=np.intp))
 
     @classmethod

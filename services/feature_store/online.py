@@ -111,15 +111,13 @@ def _lowered(row: Row) -> dict[str, object]:
 
 def _with_history(applications: Sequence[Row], histories: Sequence[History]) -> Batch:
     """Each application with the history rows it came with (Kaggle field names)."""
-    tables: dict[str, tuple[list[Row], list[int]]] = {}
+    tables = {}
     for table in HISTORY_TABLES:
-        rows = [
-            (_lowered(row), owner)
-            for owner, history in enumerate(histories)
-            for row in history.get(table, ())
-        ]
-        tables[table] = ([row for row, _ in rows], [owner for _, owner in rows])
-    return Batch.of_rows(applications, tables)
+        rows = [(row, owner) for owner, history in enumerate(histories) for row in history.get(table, ())]
+        tables[table] = Table.of_rows(
+            table, [row for row, _ in rows], [owner for _, owner in rows], kaggle=True
+        )
+    return Batch(Table.of_rows("application", applications, range(len(applications))), tables)
 
 
 def _with_stored_history(conn: psycopg2.extensions.connection, applications: Sequence[Row]) -> Batch:
