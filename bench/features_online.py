@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import numpy as np
@@ -36,6 +37,7 @@ BATCH = 100
 BATCHES = 20
 STORED_BATCHES = 10
 CONCURRENCY = 4
+SMALL_HISTORY = 200  # issue #18: one application with up to ~200 history rows
 
 
 def run() -> tuple[dict, dict]:
@@ -47,6 +49,7 @@ def run() -> tuple[dict, dict]:
         materialised = ids[COMPUTED_CLIENTS:]
         drawn = random.Random(2).sample(materialised, PAYLOAD_CLIENTS + BATCH * (BATCHES + STORED_BATCHES))
         bodies = _bodies(url, drawn)
+        computed_rows = [_history_rows(b) for b in _bodies(url, unmaterialised)]
         with_history, stored_history = bodies[: -BATCH * STORED_BATCHES], bodies[-BATCH * STORED_BATCHES :]
         payloads = [orjson.dumps(b) for b in with_history[:PAYLOAD_CLIENTS]]
         batches = _batches(with_history[PAYLOAD_CLIENTS:])
@@ -55,8 +58,12 @@ def run() -> tuple[dict, dict]:
             chosen = random.Random(1).choices(materialised, k=REQUESTS)
             figures = {
                 "materialised": _latencies(base, [f"/features/{i}" for i in chosen]),
-                "on_the_fly": _latencies(base, [f"/features/{i}" for i in unmaterialised]),
-                "on_the_fly_payload": _latencies(base, [("/features/compute", b) for b in payloads]),
+                "on_the_fly": _latencies(base, [f"/features/{i}" for i in unmaterialised], computed_rows),
+                "on_the_fly_payload": _latencies(
+                    base,
+                    [("/features/compute", b) for b in payloads],
+                    [_history_rows(b) for b in with_history[:PAYLOAD_CLIENTS]],
+                ),
                 "batch_100_with_history": _batch_figures(base, batches),
                 "batch_100_stored_history": _batch_figures(base, stored),
                 "healthz_floor": _latencies(base, ["/healthz"] * REQUESTS),
@@ -106,7 +113,7 @@ def _batches(bodies: list[dict[str, object]]) -> list[tuple[str, bytes]]:
     ]
 
 
-def _batch_figures(base: str, requests: list[tuple[str, bytes]]) -> dict[str, float]:
+def _batch_figures(base: str, requests: list[tuple[str, bytes]]) -> dict[str, Any]:
     """Latency per batch request and the applications per second they make, one connection."""
     figures = _latencies(base, requests)
     return {**figures, "applications_per_s": round(BATCH * 1000 / figures["mean_ms"], 1)}
@@ -156,9 +163,10 @@ def _wait_ready(base: str) -> None:
 Request = str | tuple[str, bytes]  # a GET path, or a POST path and its JSON body
 
 
-def _latencies(base: str, requests: list[Request]) -> dict[str, float]:
+def _latencies(base: str, requests: list[Request], rows: list[int] | None = None) -> dict[str, Any]:
     """Sequential requests over one keep-alive connection (the first also once before, to warm the
-    connection and pool); /healthz gives the HTTP floor of this machine."""
+    connection and pool); /healthz gives the HTTP floor of this machine. With each request's history
+    rows given, also the p99 of the requests of at most SMALL_HISTORY rows (the target's case)."""
     timings = []
     load = os.getloadavg()[0]
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -168,13 +176,21 @@ def _latencies(base: str, requests: list[Request]) -> dict[str, float]:
             _send(client, request)
             timings.append(time.perf_counter() - started)
     ms = np.array(timings) * 1000
-    return {
+    figures = {
         "requests": len(ms),
         "p50_ms": round(float(np.percentile(ms, 50)), 2),
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "mean_ms": round(float(ms.mean()), 2),
         "load_average_1m_at_start": round(load, 2),
     }
+    if rows is not None:
+        small = ms[np.array(rows) <= SMALL_HISTORY]
+        figures |= {
+            "history_rows_p50_max": [int(np.percentile(rows, 50)), max(rows)],
+            f"requests_up_to_{SMALL_HISTORY}_rows": len(small),
+            f"p99_ms_up_to_{SMALL_HISTORY}_rows": round(float(np.percentile(small, 99)), 2),
+        }
+    return figures
 
 
 def _send(client: httpx.Client, request: Request) -> None:
