@@ -117,9 +117,12 @@ def aggregate(
 def _n_unique(grouping: Grouping, values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
     """Distinct values per group among the kept rows, null counting as one value (Polars' n_unique)."""
     rows = np.arange(len(values)) if keep is None else np.flatnonzero(keep)
-    pairs = np.column_stack([grouping.of_row[rows], np.where(np.isnan(values[rows]), -np.inf, values[rows])])
-    groups = grouping.of_row[rows][np.unique(_codes(pairs), return_index=True)[1]]
-    return np.bincount(groups, minlength=grouping.size).astype(np.float64)
+    groups, kept = grouping.of_row[rows], np.where(np.isnan(values[rows]), -np.inf, values[rows])
+    order = np.lexsort((kept, groups))
+    groups, kept = groups[order], kept[order]
+    first = np.ones(len(order), dtype=bool)  # a value's first row in its group, in sorted order
+    first[1:] = (groups[1:] != groups[:-1]) | (kept[1:] != kept[:-1])
+    return np.bincount(groups[first], minlength=grouping.size).astype(np.float64)
 
 
 def _codes(keys: np.ndarray) -> np.ndarray:
