@@ -69,3 +69,14 @@ class ComputeRequest(BaseModel):
     model_config = _STRICT
     application: ApplicationIn  # type: ignore[valid-type]
     history: HistoryIn | None = None  # type: ignore[valid-type]
+
+
+MAX_BATCH_APPLICATIONS = 200
+
+
+class BatchComputeRequest(BaseModel):
+    """Several raw applications computed in one call (`POST /features/compute/batch`), each as
+    `POST /features/compute` takes one; the answer keeps their order."""
+
+    model_config = _STRICT
+    applications: list[ComputeRequest] = Field(min_length=1, max_length=MAX_BATCH_APPLICATIONS)

@@ -13,6 +13,12 @@ class FeatureVector(BaseModel):
     )
 
 
+class FeatureVectors(BaseModel):
+    """The answer of `POST /features/compute/batch`: one vector per application, in request order."""
+
+    vectors: list[FeatureVector]
+
+
 class FeatureInfo(BaseModel):
     name: str
     dtype: str

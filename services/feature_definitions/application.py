@@ -1,5 +1,7 @@
 """Features of the application itself: raw fields, category codes, ratios and summary counts."""
 
+from collections.abc import Mapping, Sequence
+
 import polars as pl
 
 from services.feature_definitions.raw import APPLICATION_SPEC
@@ -86,12 +88,11 @@ def _category_feature(column: str) -> Feature:
     return Feature(f"app_{column}_code", "categorical", description, category_code(column))
 
 
-def unseen_categories(application: pl.DataFrame) -> dict[str, int]:
-    """Per categorical column, how many values fall outside the vocabulary (they are coded as unknown)."""
+def unseen_categories(applications: Sequence[Mapping[str, object]]) -> dict[str, int]:
+    """Per categorical column, how many values of the applications (lower-case keys) fall outside the
+    vocabulary (they are coded as unknown)."""
     counts = {
-        column: int(
-            application.select((pl.col(column).is_not_null() & ~pl.col(column).is_in(vocab)).sum()).item()
-        )
+        column: sum(1 for row in applications if row.get(column) is not None and row[column] not in vocab)
         for column, vocab in VOCABULARIES.items()
     }
     return {column: count for column, count in counts.items() if count}

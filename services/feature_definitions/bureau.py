@@ -3,12 +3,13 @@
 import polars as pl
 
 from services.feature_definitions.spec import (
+    ChildColumns,
     Feature,
+    HistoryTable,
     Source,
     Subset,
     aggregates,
     category_counts,
-    group_features,
     ratio,
     without_sentinel,
 )
@@ -18,17 +19,20 @@ _LATE_STATUSES = ("1", "2", "3", "4", "5")
 _STATUSES = ("0", *_LATE_STATUSES, "C", "X")
 
 
-def monthly_status(bureau_balance: pl.DataFrame) -> pl.DataFrame:
-    """One row per bureau credit: month counts per status, lateness share and worst status."""
-    status = pl.col("status")
-    late = status.is_in(_LATE_STATUSES)
-    return bureau_balance.group_by("sk_id_bureau").agg(
+_status = pl.col("status")
+_late = _status.is_in(_LATE_STATUSES)
+# One row per bureau credit: month counts per status, lateness share and worst status.
+MONTHLY_STATUS = ChildColumns(
+    "bureau_balance",
+    "sk_id_bureau",
+    (
         pl.len().cast(pl.Float64).alias("bb_months"),
-        late.cast(pl.Float64).mean().alias("bb_late_share"),
-        status.filter(late).cast(pl.Float64).max().alias("bb_worst_status"),
-        (late & (pl.col("months_balance") >= -12)).cast(pl.Float64).sum().alias("bb_recent_late_months"),
-        *((status == s).cast(pl.Float64).sum().alias(f"bb_status_{s.lower()}_months") for s in _STATUSES),
-    )
+        _late.cast(pl.Float64).mean().alias("bb_late_share"),
+        _status.filter(_late).cast(pl.Float64).max().alias("bb_worst_status"),
+        (_late & (pl.col("months_balance") >= -12)).cast(pl.Float64).sum().alias("bb_recent_late_months"),
+        *((_status == s).cast(pl.Float64).sum().alias(f"bb_status_{s.lower()}_months") for s in _STATUSES),
+    ),
+)
 
 
 _credit = pl.col("amt_credit_sum")
@@ -161,8 +165,4 @@ FEATURES: list[Feature] = [
     *EXTRA,
 ]
 
-
-def compute(bureau: pl.DataFrame, bureau_balance: pl.DataFrame) -> pl.DataFrame:
-    """One row per client with bureau credits."""
-    credits = bureau.join(monthly_status(bureau_balance), on="sk_id_bureau", how="left")
-    return group_features(credits, FEATURES)
+HISTORY = HistoryTable("bureau", FEATURES, child=MONTHLY_STATUS)

@@ -13,7 +13,7 @@ import polars as pl
 from services.contracts.features import FeatureInfo, FeatureSchema
 from services.feature_definitions import application, bureau, credit_card, installments, pos_cash, previous
 from services.feature_definitions.raw import RawTables
-from services.feature_definitions.spec import Feature
+from services.feature_definitions.spec import Feature, HistoryTable
 
 FEATURES: tuple[Feature, ...] = (
     *application.FEATURES,
@@ -47,13 +47,17 @@ def not_produced(names: Iterable[str]) -> list[str]:
     return [name for name in names if name not in _KNOWN]
 
 
-# History sources in catalog order: the tables each reads and the function aggregating them per client.
-HISTORY_SOURCES: tuple[tuple[tuple[str, ...], Callable[..., pl.DataFrame]], ...] = (
-    (("bureau", "bureau_balance"), bureau.compute),
-    (("previous_application",), previous.compute),
-    (("pos_cash_balance",), pos_cash.compute),
-    (("installments_payments",), installments.compute),
-    (("credit_card_balance",), credit_card.compute),
+# History tables in catalog order (their features follow the application's in FEATURES).
+HISTORIES: tuple[HistoryTable, ...] = (
+    bureau.HISTORY,
+    previous.HISTORY,
+    pos_cash.HISTORY,
+    installments.HISTORY,
+    credit_card.HISTORY,
+)
+# The raw tables each history source reads and the function aggregating them per client.
+HISTORY_SOURCES: tuple[tuple[tuple[str, ...], Callable[..., pl.DataFrame]], ...] = tuple(
+    (history.tables, history.compute) for history in HISTORIES
 )
 
 

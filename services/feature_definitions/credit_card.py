@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from services.feature_definitions.spec import Feature, Source, Subset, aggregates, group_features, ratio
+from services.feature_definitions.spec import Feature, HistoryTable, Source, Subset, aggregates, ratio
 
 _balance = pl.col("amt_balance")
 _limit = pl.col("amt_credit_limit_actual")
@@ -86,7 +86,4 @@ EXTRA: list[Feature] = [
 
 FEATURES: list[Feature] = [*aggregates("card", "credit card months", SOURCES, SUBSETS), *EXTRA]
 
-
-def compute(credit_card_balance: pl.DataFrame) -> pl.DataFrame:
-    """One row per client with credit card history."""
-    return group_features(credit_card_balance, FEATURES)
+HISTORY = HistoryTable("credit_card_balance", FEATURES)

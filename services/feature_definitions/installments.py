@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from services.feature_definitions.spec import Source, Subset, aggregates, group_features, ratio
+from services.feature_definitions.spec import HistoryTable, Source, Subset, aggregates, ratio
 
 _due = pl.col("days_instalment")
 _paid_on = pl.col("days_entry_payment")
@@ -52,7 +52,4 @@ SUBSETS: list[Subset] = [
 
 FEATURES = aggregates("instalments", "instalments", SOURCES, SUBSETS)
 
-
-def compute(installments_payments: pl.DataFrame) -> pl.DataFrame:
-    """One row per client with repayment history."""
-    return group_features(installments_payments, FEATURES)
+HISTORY = HistoryTable("installments_payments", FEATURES)

@@ -2,7 +2,14 @@
 
 import polars as pl
 
-from services.feature_definitions.spec import Feature, Source, Subset, aggregates, group_features, ratio
+from services.feature_definitions.spec import (
+    Feature,
+    HistoryTable,
+    Source,
+    Subset,
+    aggregates,
+    ratio,
+)
 
 _status = pl.col("name_contract_status")
 _dpd = pl.col("sk_dpd")
@@ -73,8 +80,5 @@ EXTRA: list[Feature] = [
 
 FEATURES: list[Feature] = [*aggregates("pos", "POS/cash loan months", SOURCES, SUBSETS), *EXTRA]
 
-
-def compute(pos_cash_balance: pl.DataFrame) -> pl.DataFrame:
-    """One row per client with POS or cash loan history."""
-    latest = pl.col("months_balance") == pl.col("months_balance").max().over("sk_id_prev")
-    return group_features(pos_cash_balance.with_columns(latest.alias("is_latest_month")), FEATURES)
+_latest = pl.col("months_balance") == pl.col("months_balance").max().over("sk_id_prev")
+HISTORY = HistoryTable("pos_cash_balance", FEATURES, row_columns=(_latest.alias("is_latest_month"),))

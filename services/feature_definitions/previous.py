@@ -4,11 +4,11 @@ import polars as pl
 
 from services.feature_definitions.spec import (
     Feature,
+    HistoryTable,
     Source,
     Subset,
     aggregates,
     category_counts,
-    group_features,
     ratio,
     without_sentinel,
 )
@@ -121,7 +121,4 @@ FEATURES: list[Feature] = [
     *EXTRA,
 ]
 
-
-def compute(previous_application: pl.DataFrame) -> pl.DataFrame:
-    """One row per client with previous applications."""
-    return group_features(previous_application, FEATURES)
+HISTORY = HistoryTable("previous_application", FEATURES)

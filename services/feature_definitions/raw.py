@@ -87,8 +87,9 @@ def _select(table: str, client_ids: Sequence[int] | None) -> str:
     if table == "bureau_balance":
         if client_ids is None:
             return f"SELECT {columns} FROM bureau_balance"
+        # an array of the credits' ids: their months are read through the index whatever the statistics
         bureau_ids = _where("SELECT sk_id_bureau FROM bureau", "sk_id_curr", client_ids)
-        return f"SELECT {columns} FROM bureau_balance WHERE sk_id_bureau IN ({bureau_ids})"
+        return f"SELECT {columns} FROM bureau_balance WHERE sk_id_bureau = ANY(ARRAY({bureau_ids}))"
     return _where(f"SELECT {columns} FROM {table}", "sk_id_curr", client_ids)
 
 

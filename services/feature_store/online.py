@@ -1,27 +1,34 @@
 """Online assembly: the batch definitions applied to one client's rows or to raw applications.
 
-Nothing here re-implements a feature: rows are put into the same RawTables frames and passed to the
-same `compute_features` the batch build uses.
+Nothing here re-implements a feature. A few applications at a time (the features service) go through
+`compute_vectors`, the same definitions compiled once (services/feature_definitions/compiled.py, proven
+equal to `compute_features`), one client's stored rows read in one round trip; many at a time (batch
+scoring) go through the `compute_features` of the batch build.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import polars as pl
 import psycopg2.extensions
 
 from services.feature_definitions.application import unseen_categories
-from services.feature_definitions.catalog import compute_features
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.compiled import Batch, Table, compute_vectors
 from services.feature_definitions.raw import (
     HISTORY_TABLES,
     RawTables,
-    frame_from_rows,
     polars_schema,
     read_client_rows,
     read_raw,
 )
 from services.feature_store.store import FeatureMatrix, matrix_from_frame, read_vector
+
+Row = Mapping[str, object]
+History = Mapping[str, Sequence[Row]]
+Payload = tuple[Row, History | None]  # a raw application (Kaggle field names) and its history, if given
 
 
 @dataclass(frozen=True)
@@ -38,10 +45,13 @@ def features_for_client(conn: psycopg2.extensions.connection, client_id: int) ->
     stored = read_vector(conn, client_id)
     if stored is not None:
         return ClientVector(client_id, stored, "materialised")
-    raw = read_client_rows(conn, [client_id])
-    if raw.application.is_empty():
+    rows = _client_rows(conn, client_id, ("application", *HISTORY_TABLES))
+    if not rows["application"]:
         return None
-    return ClientVector(client_id, matrix_from_frame(compute_features(raw)).values[0], "computed")
+    history = {table: (rows[table], [0] * len(rows[table])) for table in HISTORY_TABLES}
+    return ClientVector(
+        client_id, compute_vectors(Batch.of_rows(rows["application"][:1], history))[0], "computed"
+    )
 
 
 def application_frame(applications: pl.DataFrame) -> pl.DataFrame:
@@ -65,29 +75,85 @@ def compute_for_applications(database_url: str, applications: pl.DataFrame) -> F
 
 
 def compute_from_payload(
-    conn: psycopg2.extensions.connection,
-    application: Mapping[str, object],
-    history: Mapping[str, Sequence[Mapping[str, object]]] | None,
+    conn: psycopg2.extensions.connection, application: Row, history: History | None
 ) -> tuple[np.ndarray, dict[str, int]]:
     """One raw application (Kaggle field names) -> (vector, counts of unseen category values).
 
     With `history` given, those rows are the client's whole history and each is attached to this
     application; without it, the history stored in Postgres for the application's SK_ID_CURR is used.
     """
-    client_id = application.get("SK_ID_CURR")
-    client_id = 0 if client_id is None else int(client_id)
-    app = frame_from_rows("application", [{**application, "SK_ID_CURR": client_id}])
-    if history is None:
-        stored = read_client_rows(conn, [client_id])
-        tables = {table: getattr(stored, table) for table in HISTORY_TABLES}
-    else:
-        tables = {table: _history_frame(table, history.get(table, []), client_id) for table in HISTORY_TABLES}
-    vector = matrix_from_frame(compute_features(RawTables(application=app, **tables))).values[0]
-    return vector, unseen_categories(app)
+    vectors, unseen = compute_payloads(conn, [(application, history)])
+    return vectors[0], unseen
 
 
-def _history_frame(table: str, rows: Sequence[Mapping[str, object]], client_id: int) -> pl.DataFrame:
-    frame = frame_from_rows(table, rows)
-    if "sk_id_curr" in frame.columns:
-        frame = frame.with_columns(sk_id_curr=pl.lit(client_id, pl.Int64))
-    return frame
+def compute_payloads(
+    conn: psycopg2.extensions.connection, payloads: Sequence[Payload]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Several raw applications, each with its history or none (then its stored one) -> (one vector per
+    application in their order, counts of unseen category values over them all)."""
+    applications = [_lowered(application) for application, _ in payloads]
+    for application in applications:
+        application["sk_id_curr"] = int(application.get("sk_id_curr") or 0)  # type: ignore[call-overload]
+    given = [i for i, (_, history) in enumerate(payloads) if history is not None]
+    stored = [i for i, (_, history) in enumerate(payloads) if history is None]
+    vectors = np.empty((len(payloads), len(NAMES)))
+    if given:
+        histories = [payloads[i][1] or {} for i in given]
+        vectors[given] = compute_vectors(_with_history([applications[i] for i in given], histories))
+    if stored:
+        vectors[stored] = compute_vectors(_with_stored_history(conn, [applications[i] for i in stored]))
+    return vectors, unseen_categories(applications)
+
+
+def _lowered(row: Row) -> dict[str, object]:
+    return {key.lower(): value for key, value in row.items()}
+
+
+def _with_history(applications: Sequence[Row], histories: Sequence[History]) -> Batch:
+    """Each application with the history rows it came with (Kaggle field names)."""
+    tables = {}
+    for table in HISTORY_TABLES:
+        rows = [(row, owner) for owner, history in enumerate(histories) for row in history.get(table, ())]
+        tables[table] = Table.of_rows(
+            table, [row for row, _ in rows], [owner for _, owner in rows], kaggle=True
+        )
+    return Batch(Table.of_rows("application", applications, range(len(applications))), tables)
+
+
+def _with_stored_history(conn: psycopg2.extensions.connection, applications: Sequence[Row]) -> Batch:
+    """Each application with the history stored for its id: one client's rows in one round trip, more
+    clients' table by table."""
+    if len(applications) == 1:
+        rows = _client_rows(conn, int(applications[0]["sk_id_curr"]), HISTORY_TABLES)  # type: ignore[call-overload]
+        return Batch.of_rows(
+            applications, {table: (found, [0] * len(found)) for table, found in rows.items()}
+        )
+    stored = read_client_rows(conn, sorted({int(a["sk_id_curr"]) for a in applications}))  # type: ignore[call-overload]
+    application = Table.of_rows("application", applications, range(len(applications)))
+    return Batch.of_raw(application, {table: getattr(stored, table) for table in HISTORY_TABLES})
+
+
+def _client_rows(
+    conn: psycopg2.extensions.connection, client_id: int, tables: Sequence[str]
+) -> dict[str, list[dict[str, object]]]:
+    """One client's rows of `tables` in one round trip, keyed by lower-case column names."""
+    queries = [
+        f"(SELECT coalesce(json_agg(t), '[]')::text FROM ({_rows_query(table)}) t)" for table in tables
+    ]
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(queries)}", {"id": client_id})
+        found = cur.fetchone()
+    return {table: orjson.loads(text) for table, text in zip(tables, found, strict=True)}
+
+
+def _rows_query(table: str) -> str:
+    columns = ", ".join(polars_schema(table))
+    if table == "application":
+        sources = ("application_train", "application_test")
+        return " UNION ALL ".join(
+            f"SELECT {columns} FROM {source} WHERE sk_id_curr = %(id)s" for source in sources
+        )
+    if table == "bureau_balance":
+        credits = "SELECT sk_id_bureau FROM bureau WHERE sk_id_curr = %(id)s"
+        return f"SELECT {columns} FROM bureau_balance WHERE sk_id_bureau = ANY(ARRAY({credits}))"
+    return f"SELECT {columns} FROM {table} WHERE sk_id_curr = %(id)s"

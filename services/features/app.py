@@ -12,15 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from services.common.db import ReadPool
 from services.common.http import ApiError
 from services.common.service import create_service
-from services.contracts.applications import ComputeRequest
-from services.contracts.features import FeatureDistribution, FeatureSchema, FeatureVector
+from services.contracts.applications import BatchComputeRequest, ComputeRequest
+from services.contracts.features import FeatureDistribution, FeatureSchema, FeatureVector, FeatureVectors
 from services.feature_definitions.catalog import feature_schema
 from services.feature_store import online
 from services.feature_store.store import FeatureSetNotBuilt
 from services.features.distribution import DistributionCache, UnknownFeature
-from services.features.lifespan import FeaturesStateDep, open_state, ready
+from services.features.lifespan import FeaturesState, FeaturesStateDep, open_state, ready
 from services.features.metrics import HTTP, UNSEEN_CATEGORIES, VECTORS
-from services.features.schemas import vector_json
+from services.features.schemas import vector_json, vectors_json
 from services.features.settings import FeaturesSettings
 
 router = APIRouter()
@@ -30,10 +30,22 @@ def _client_vector(pool: ReadPool, client_id: int) -> online.ClientVector | None
     return pool.run(lambda conn: online.features_for_client(conn, client_id))
 
 
-def _payload_vector(
-    pool: ReadPool, application: dict[str, object], history: dict[str, list[dict[str, object]]] | None
-) -> tuple[np.ndarray, dict[str, int]]:
-    return pool.run(lambda conn: online.compute_from_payload(conn, application, history))
+def _payload_vectors(pool: ReadPool, payloads: list[online.Payload]) -> tuple[np.ndarray, dict[str, int]]:
+    return pool.run(lambda conn: online.compute_payloads(conn, payloads))
+
+
+def _payload(request: ComputeRequest) -> online.Payload:
+    application = request.application.model_dump(exclude_none=True)
+    return application, None if request.history is None else request.history.model_dump(exclude_none=True)
+
+
+async def _computed(state: FeaturesState, requests: list[ComputeRequest]) -> np.ndarray:
+    """The requests' vectors, unseen category values and vectors counted in the metrics."""
+    values, unseen = await run_in_threadpool(_payload_vectors, state.db, [_payload(r) for r in requests])
+    for field, count in unseen.items():
+        UNSEEN_CATEGORIES.labels(field).inc(count)
+    VECTORS.labels("payload").inc(len(requests))
+    return values
 
 
 def _distribution(pool: ReadPool, cache: DistributionCache, name: str) -> FeatureDistribution:
@@ -56,15 +68,17 @@ async def get_features(client_id: int, state: FeaturesStateDep) -> Response:
 
 @router.post("/features/compute", response_model=FeatureVector)
 async def compute_features(body: ComputeRequest, state: FeaturesStateDep) -> Response:
-    application = body.application.model_dump(exclude_none=True)
-    history = None if body.history is None else body.history.model_dump(exclude_none=True)
-    values, unseen = await run_in_threadpool(_payload_vector, state.db, application, history)
-    for field, count in unseen.items():
-        UNSEEN_CATEGORIES.labels(field).inc(count)
-    VECTORS.labels("payload").inc()
-    return Response(
-        vector_json(application.get("SK_ID_CURR"), "payload", values), media_type="application/json"
-    )
+    values = await _computed(state, [body])
+    client_id = body.application.SK_ID_CURR  # type: ignore[attr-defined]
+    return Response(vector_json(client_id, "payload", values[0]), media_type="application/json")
+
+
+@router.post("/features/compute/batch", response_model=FeatureVectors)
+async def compute_features_batch(body: BatchComputeRequest, state: FeaturesStateDep) -> Response:
+    """Up to MAX_BATCH_APPLICATIONS raw applications in one call: one vector each, in request order."""
+    values = await _computed(state, body.applications)
+    client_ids = [request.application.SK_ID_CURR for request in body.applications]  # type: ignore[attr-defined]
+    return Response(vectors_json(client_ids, "payload", values), media_type="application/json")
 
 
 @router.get(

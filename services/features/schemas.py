@@ -10,11 +10,20 @@ from services.feature_definitions.catalog import FEATURE_SET_HASH, NAMES
 def vector_json(client_id: int | None, origin: str, values: np.ndarray) -> bytes:
     """A FeatureVector body (services.contracts.features) for the hot path: orjson writes the dict
     directly (half pydantic's cost, no re-validation) and writes NaN, a missing value, as null."""
-    features = dict(zip(NAMES, values.tolist(), strict=True))
-    vector = {
+    return orjson.dumps(_vector(client_id, origin, values))
+
+
+def vectors_json(client_ids: list[int | None], origin: str, values: np.ndarray) -> bytes:
+    """A FeatureVectors body: one FeatureVector per row of `values`."""
+    return orjson.dumps(
+        {"vectors": [_vector(i, origin, row) for i, row in zip(client_ids, values, strict=True)]}
+    )
+
+
+def _vector(client_id: int | None, origin: str, values: np.ndarray) -> dict[str, object]:
+    return {
         "client_id": client_id,
         "feature_set_hash": FEATURE_SET_HASH,
         "origin": origin,
-        "features": features,
+        "features": dict(zip(NAMES, values.tolist(), strict=True)),
     }
-    return orjson.dumps(vector)
