@@ -8,7 +8,9 @@ import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from typing import Any
 
+import orjson
 import polars as pl
 import psycopg2.extensions
 
@@ -77,6 +79,21 @@ def read_client_rows(conn: psycopg2.extensions.connection, client_ids: Sequence[
     """The given clients' rows over one open connection (online: no connection set-up per request)."""
     tables = ("application", *HISTORY_TABLES)
     return RawTables(**{table: _copy_frame(conn, table, _select(table, client_ids)) for table in tables})
+
+
+def read_one_client_rows(
+    conn: psycopg2.extensions.connection, client_id: int, tables: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """One client's rows of `tables` in one round trip (each table as a JSON array), keyed by lower-case
+    column names: the features service's path, where a frame per table costs more than the rows."""
+    arrays = [
+        f"(SELECT coalesce(json_agg(t), '[]')::text FROM ({_select(table, [client_id])}) t)"
+        for table in tables
+    ]
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(arrays)}")
+        found = cur.fetchone()
+    return {table: orjson.loads(text) for table, text in zip(tables, found, strict=True)}
 
 
 def _select(table: str, client_ids: Sequence[int] | None) -> str:

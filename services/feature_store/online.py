@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import polars as pl
 import psycopg2.extensions
 
@@ -22,6 +21,7 @@ from services.feature_definitions.raw import (
     RawTables,
     polars_schema,
     read_client_rows,
+    read_one_client_rows,
     read_raw,
 )
 from services.feature_store.store import FeatureMatrix, matrix_from_frame, read_vector
@@ -45,10 +45,10 @@ def features_for_client(conn: psycopg2.extensions.connection, client_id: int) ->
     stored = read_vector(conn, client_id)
     if stored is not None:
         return ClientVector(client_id, stored, "materialised")
-    rows = _client_rows(conn, client_id, ("application", *HISTORY_TABLES))
+    rows = read_one_client_rows(conn, client_id, ("application", *HISTORY_TABLES))
     if not rows["application"]:
         return None
-    history = {table: (rows[table], [0] * len(rows[table])) for table in HISTORY_TABLES}
+    history = _owned_by_first({table: rows[table] for table in HISTORY_TABLES})
     return ClientVector(
         client_id, compute_vectors(Batch.of_rows(rows["application"][:1], history))[0], "computed"
     )
@@ -124,36 +124,15 @@ def _with_stored_history(conn: psycopg2.extensions.connection, applications: Seq
     """Each application with the history stored for its id: one client's rows in one round trip, more
     clients' table by table."""
     if len(applications) == 1:
-        rows = _client_rows(conn, int(applications[0]["sk_id_curr"]), HISTORY_TABLES)  # type: ignore[call-overload]
-        return Batch.of_rows(
-            applications, {table: (found, [0] * len(found)) for table, found in rows.items()}
-        )
+        rows = read_one_client_rows(conn, int(applications[0]["sk_id_curr"]), HISTORY_TABLES)  # type: ignore[call-overload]
+        return Batch.of_rows(applications, _owned_by_first(rows))
     stored = read_client_rows(conn, sorted({int(a["sk_id_curr"]) for a in applications}))  # type: ignore[call-overload]
     application = Table.of_rows("application", applications, range(len(applications)))
     return Batch.of_raw(application, {table: getattr(stored, table) for table in HISTORY_TABLES})
 
 
-def _client_rows(
-    conn: psycopg2.extensions.connection, client_id: int, tables: Sequence[str]
-) -> dict[str, list[dict[str, object]]]:
-    """One client's rows of `tables` in one round trip, keyed by lower-case column names."""
-    queries = [
-        f"(SELECT coalesce(json_agg(t), '[]')::text FROM ({_rows_query(table)}) t)" for table in tables
-    ]
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT {', '.join(queries)}", {"id": client_id})
-        found = cur.fetchone()
-    return {table: orjson.loads(text) for table, text in zip(tables, found, strict=True)}
-
-
-def _rows_query(table: str) -> str:
-    columns = ", ".join(polars_schema(table))
-    if table == "application":
-        sources = ("application_train", "application_test")
-        return " UNION ALL ".join(
-            f"SELECT {columns} FROM {source} WHERE sk_id_curr = %(id)s" for source in sources
-        )
-    if table == "bureau_balance":
-        credits = "SELECT sk_id_bureau FROM bureau WHERE sk_id_curr = %(id)s"
-        return f"SELECT {columns} FROM bureau_balance WHERE sk_id_bureau = ANY(ARRAY({credits}))"
-    return f"SELECT {columns} FROM {table} WHERE sk_id_curr = %(id)s"
+def _owned_by_first(
+    rows: Mapping[str, list[dict[str, object]]],
+) -> dict[str, tuple[list[dict[str, object]], list[int]]]:
+    """One client's history rows per table, each attached to the batch's first (only) application."""
+    return {table: (found, [0] * len(found)) for table, found in rows.items()}
