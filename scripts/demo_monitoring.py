@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -146,15 +147,26 @@ def show_alerts(prometheus: httpx.Client, run: dict) -> None:
         ]
         if found and abs(float(found[0]["value"][1]) - run["drift_share"]) < 1e-9:
             break
-        time.sleep(1)
+        time.sleep(0.5)
     else:
         raise RuntimeError("Prometheus never scraped the drift run's figures")
-    time.sleep(12)  # two rule evaluations
+    _wait_for_rule_evaluations(prometheus, after=time.time(), deadline=deadline)
     alerts = prometheus.get("/api/v1/alerts").raise_for_status().json()["data"]["alerts"]
     print(f"\n== Prometheus {prometheus.base_url}: alerts")
     for state in ("firing", "pending"):
         names = sorted({a["labels"]["alertname"] for a in alerts if a["state"] == state})
         print(f"  {state}: {', '.join(names) if names else 'none'}")
+
+
+def _wait_for_rule_evaluations(prometheus: httpx.Client, after: float, deadline: float) -> None:
+    """Until every rule group has been evaluated since `after` (the drift alerts have no `for:`, so one
+    evaluation that saw the scraped figures decides them), not a fixed sleep of two intervals."""
+    while time.monotonic() < deadline:
+        groups = prometheus.get("/api/v1/rules").raise_for_status().json()["data"]["groups"]
+        if groups and all(datetime.fromisoformat(g["lastEvaluation"]).timestamp() > after for g in groups):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("Prometheus never evaluated its rules on the drift run's figures")
 
 
 def main() -> None:
