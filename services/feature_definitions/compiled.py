@@ -270,3 +270,13 @@ def compute_vectors(batch: Batch) -> np.ndarray:
     for plan in _HISTORIES:
         plan.compute(batch, out)
     return out
+
+
+def vary_application(vector: np.ndarray, variants: Table) -> np.ndarray:
+    """`vector`, compute_vectors' row of one application with its history, for each of `variants` (other
+    applications of that applicant, with the same history): a history's features depend on its rows
+    alone, so only the application's features are computed, the history's not once more per variant."""
+    count = len(variants.owners)
+    out = np.repeat(vector[None, :], count, axis=0)
+    out[:, _APPLICATION_POSITIONS] = _stack(_APPLICATION.run(Frame(variants.columns, count)), count)
+    return out
