@@ -11,6 +11,9 @@ tests/features/test_fast_parity.py proves the vectors equal to `compute_features
 History rows belong to the application they come with: joins (bureau_balance to bureau) and windows
 (a POS loan's latest month) are taken within one application, which is what Polars computes for one
 application, or for several whose loan ids are their own, as in the Kaggle data.
+
+`vary_application` gives variants of one application with the same history (the recourse search's
+candidate loans) their vectors from that application's: only the application's features are computed.
 """
 
 from collections.abc import Mapping, Sequence

@@ -24,6 +24,7 @@ from services.explainer.schemas import Job
 from services.feature_definitions.catalog import NAMES, compute_features
 from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
 from services.feature_store.files import read_table
+from services.model.model import ScoringModel
 from tests.features.test_fast_parity import RTOL, assert_same
 
 APPLICATIONS = 25  # refused or review applications searched per test
@@ -158,9 +159,11 @@ def scored_candidates(
         vectors.append(vary(vector, variants))
         return vectors[-1]
 
-    def score_spy(*args: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pds, approved, flags = score(*args)  # type: ignore[arg-type]
-        found.extend(zip(args[-1], vectors[-1], pds, approved, strict=True))  # type: ignore[call-overload]
+    def score_spy(
+        model: ScoringModel, vector: np.ndarray, application: recourse.Table, loans: list[recourse._Loan]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pds, approved, flags = score(model, vector, application, loans)
+        found.extend(zip(loans, vectors[-1], pds, approved, strict=True))
         return pds, approved, flags
 
     with monkeypatch.context() as patched:
