@@ -3,8 +3,8 @@
 An offer changes only the loan's amount (AMT_CREDIT), its annuity (AMT_ANNUITY, and so the term) and the
 goods price (AMT_GOODS_PRICE): never age, gender, history or external scores. Each offer is the smallest
 change of its kind, within the bounds, that the *same* model version approves when the changed application
-goes through the *same* feature code (`compute_features`) with the client's history; it is checked
-against the same input domains as a request, so a front office can resubmit it as it is.
+goes through the *same* feature definitions with the client's history; it is checked against the same
+input domains as a request, so a front office can resubmit it as it is.
 
 Kinds of offer (the term in months is estimated as AMT_CREDIT / AMT_ANNUITY: the data carries no rate):
 - `smaller_loan`: a smaller amount over the same term (annuity scaled with it; goods price too, if any);
@@ -16,6 +16,11 @@ family ordered by the size of the change, bracketed on a grid of candidates scor
 kind's candidates together: one feature computation and one LightGBM call per round), then refined
 inside the first approved bracket. PD is not assumed monotone in the change: the offer is the smallest
 approved candidate found, and every offer returned was scored and approved.
+
+Candidates are scored with the features service's compiled evaluator (compiled.py, equal to
+`compute_features` within tests/features/test_fast_parity.py's tolerances): the history's features are
+computed once per search, since a candidate changes only application fields, and each round computes
+only the candidates' application features (`vary_application`) instead of a copy of the history each.
 """
 
 import math
@@ -24,10 +29,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
-import polars as pl
 
 from services.data.domains import domain_for, rules_for
-from services.feature_definitions.catalog import compute_features
+from services.feature_definitions.catalog import NAMES
+from services.feature_definitions.compiled import Batch, Table, compute_vectors, vary_application
 from services.feature_definitions.raw import HISTORY_TABLES, RawTables
 from services.model.model import ScoringModel
 
@@ -86,6 +91,7 @@ def offers_for(model: ScoringModel, raw: RawTables, bounds: RecourseBounds = Rec
         return Recourse([], "No offer: the application has no amount and annuity to change.")
     families = {kind: family for kind, family in _families(asked, bounds).items() if family is not None}
     application = {key.upper(): value for key, value in raw.application.row(0, named=True).items()}
+    asked_row, vector = _asked(raw)
     found: dict[OfferKind, tuple[float, _Loan, float]] = {}
     brackets = {kind: (0.0, 1.0) for kind in families}
     flagged = False
@@ -100,7 +106,7 @@ def offers_for(model: ScoringModel, raw: RawTables, bounds: RecourseBounds = Rec
             candidates.append(("asked", 0.0, asked))  # scored with the first batch: is it unusual?
         if not candidates:
             break
-        pds, approved, unusual = _score(model, raw, [loan for _, _, loan in candidates])
+        pds, approved, unusual = _score(model, vector, asked_row, [loan for _, _, loan in candidates])
         flagged = flagged or (round_ == 0 and bool(unusual[-1]))
         refined: dict[OfferKind, tuple[float, float]] = {}
         for kind, (low, high) in brackets.items():
@@ -162,41 +168,32 @@ def _in_domain(application: Mapping[str, Any], loan: _Loan) -> bool:
     return not any(rule.broken_in_row(row) for rule in rules_for("application"))
 
 
+def _asked(raw: RawTables) -> tuple[Table, np.ndarray]:
+    """The asked application's row and its feature vector with the history: the history's features, the
+    same for every candidate, are computed once per search."""
+    row = Table.of_frame("application", raw.application, np.zeros(1, dtype=np.intp))
+    history = {table: getattr(raw, table) for table in HISTORY_TABLES}
+    return row, compute_vectors(Batch.of_raw(row, history))[0]
+
+
 def _score(
-    model: ScoringModel, raw: RawTables, loans: list[_Loan]
+    model: ScoringModel, vector: np.ndarray, application: Table, loans: list[_Loan]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PDs, approvals and unusual-input flags of the changed applications: the feature code on all of them
-    at once, each with the client's history, then the model and its policy (review band, unusual inputs)."""
-    features = compute_features(_candidates(raw, loans))
-    values = features.select(model.feature_names).to_numpy().astype(np.float64)
+    """PDs, approvals and unusual-input flags of the changed applications: the application's features of
+    each (its history's are those of `vector`, the asked application's), then the model and its policy
+    (review band, unusual inputs)."""
+    values = model.columns_of(vary_application(vector, _candidates(application, loans)), NAMES)
     pds, unusual = model.predict_pd(values), model.unusual(values)
     return pds, model.outcome(pds, unusual) == "approved", unusual
 
 
-def _candidates(raw: RawTables, loans: list[_Loan]) -> RawTables:
-    """One application per candidate (ids 1..n), each with a copy of the history: the bureau credits get
-    ids of their own per copy so their monthly statuses join exactly once."""
-    n = len(loans)
-    ids = pl.Series("sk_id_curr", range(1, n + 1), pl.Int64)
-    application = raw.application.select(pl.exclude("sk_id_curr")).join(ids.to_frame(), how="cross")
-    application = application.with_columns(
-        amt_credit=pl.Series([loan.credit for loan in loans], dtype=pl.Float64),
-        amt_annuity=pl.Series([loan.annuity for loan in loans], dtype=pl.Float64),
-        amt_goods_price=pl.Series([loan.goods for loan in loans], dtype=pl.Float64),
-    ).select(raw.application.columns)
-    history = {table: _copies(getattr(raw, table), ids, n) for table in HISTORY_TABLES}
-    return RawTables(application=application, **history)
-
-
-def _copies(frame: pl.DataFrame, ids: pl.Series, n: int) -> pl.DataFrame:
-    columns = frame.columns
-    copies = frame.join(ids.rename("copy").to_frame(), how="cross")
-    renamed = {}
-    if "sk_id_curr" in columns:
-        renamed["sk_id_curr"] = pl.col("copy")
-    if "sk_id_bureau" in columns:
-        renamed["sk_id_bureau"] = pl.col("sk_id_bureau") * n + pl.col("copy")
-    return copies.with_columns(**renamed).select(columns)
+def _candidates(application: Table, loans: list[_Loan]) -> Table:
+    """The application once per candidate, its actionable fields those of the candidate's loan."""
+    columns = {name: np.repeat(column, len(loans)) for name, column in application.columns.items()}
+    columns["amt_credit"] = np.array([loan.credit for loan in loans])
+    columns["amt_annuity"] = np.array([loan.annuity for loan in loans])
+    columns["amt_goods_price"] = np.array([np.nan if loan.goods is None else loan.goods for loan in loans])
+    return Table(columns, np.arange(len(loans)))
 
 
 def _offer(kind: OfferKind, asked: _Loan, loan: _Loan, pd: float) -> Offer:

@@ -11,6 +11,9 @@ tests/features/test_fast_parity.py proves the vectors equal to `compute_features
 History rows belong to the application they come with: joins (bureau_balance to bureau) and windows
 (a POS loan's latest month) are taken within one application, which is what Polars computes for one
 application, or for several whose loan ids are their own, as in the Kaggle data.
+
+`vary_application` gives variants of one application with the same history (the recourse search's
+candidate loans) their vectors from that application's: only the application's features are computed.
 """
 
 from collections.abc import Mapping, Sequence
@@ -269,4 +272,14 @@ def compute_vectors(batch: Batch) -> np.ndarray:
     out[:, _APPLICATION_POSITIONS] = _stack(_APPLICATION.run(application), count)
     for plan in _HISTORIES:
         plan.compute(batch, out)
+    return out
+
+
+def vary_application(vector: np.ndarray, variants: Table) -> np.ndarray:
+    """`vector`, compute_vectors' row of one application with its history, for each of `variants` (other
+    applications of that applicant, with the same history): a history's features depend on its rows
+    alone, so only the application's features are computed, the history's not once more per variant."""
+    count = len(variants.owners)
+    out = np.repeat(vector[None, :], count, axis=0)
+    out[:, _APPLICATION_POSITIONS] = _stack(_APPLICATION.run(Frame(variants.columns, count)), count)
     return out

@@ -1,10 +1,13 @@
 """Counterfactual offers for refused and review applications of a model trained on synthetic clients: each
 offer, applied to the raw application and recomputed through the feature code, is approved by the same
 model; no offer touches anything but the actionable fields; "no offer" is said only when a fine scan
-inside the bounds finds no approved change either."""
+inside the bounds finds no approved change either. The search's candidates, scored with the compiled
+evaluator (the history's features once), have the features and PDs the reference `compute_features` gives
+each of them with the whole history."""
 
 import math
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,12 +15,17 @@ import psycopg2.extensions
 import pytest
 
 from loopback.applicants import Applicants, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
+from loopback.platform import write_joined_real_rows
 from loopback.trained import Trained
+from services.explainer import recourse
 from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
 from services.explainer.schemas import Job
-from services.feature_definitions.catalog import compute_features
-from services.feature_definitions.raw import HISTORY_TABLES, RawTables
+from services.feature_definitions.catalog import NAMES, compute_features
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
+from services.feature_store.files import read_table
+from services.model.model import ScoringModel
+from tests.features.test_fast_parity import RTOL, assert_same
 
 APPLICATIONS = 25  # refused or review applications searched per test
 SCANNED = 5  # "no offer" answers checked by a fine scan (each scan scores ~60 changed applications)
@@ -125,3 +133,86 @@ def test_an_error_in_the_search_is_stated_and_does_not_raise(synthetic):
     broken = recourse_of(trained.model, raw_job(client, AMT_CREDIT="a lot"), no_postgres)
     assert broken.offers == []
     assert broken.statement.startswith("No offer could be computed: internal error (")
+
+
+PARITY_CLIENTS = 4  # clients whose every scored candidate is recomputed by the reference, one at a time
+
+
+@pytest.fixture(scope="module")
+def real_with_history(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RawTables:
+    """Real applications with real history rows re-keyed onto them (as the features tests load them)."""
+    out = tmp_path_factory.mktemp("real")
+    write_joined_real_rows(real_data_dir, out)
+    history = {table: read_table(out / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
+    return RawTables(application=read_table(out / "application_train.csv", "application"), **history)
+
+
+def scored_candidates(
+    monkeypatch: pytest.MonkeyPatch, trained: Trained, client: RawTables
+) -> list[tuple[recourse._Loan, np.ndarray, float, bool]]:
+    """Every candidate the search scores: (loan, its feature vector, PD, approved)."""
+    vectors: list[np.ndarray] = []
+    found: list[tuple[recourse._Loan, np.ndarray, float, bool]] = []
+    vary, score = recourse.vary_application, recourse._score
+
+    def vary_spy(vector: np.ndarray, variants: recourse.Table) -> np.ndarray:
+        vectors.append(vary(vector, variants))
+        return vectors[-1]
+
+    def score_spy(
+        model: ScoringModel, vector: np.ndarray, application: recourse.Table, loans: list[recourse._Loan]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pds, approved, flags = score(model, vector, application, loans)
+        found.extend(zip(loans, vectors[-1], pds, approved, strict=True))
+        return pds, approved, flags
+
+    with monkeypatch.context() as patched:
+        patched.setattr(recourse, "vary_application", vary_spy)
+        patched.setattr(recourse, "_score", score_spy)
+        offers_for(trained.model, client)
+    return found
+
+
+def reference(trained: Trained, client: RawTables, loan: recourse._Loan) -> tuple[np.ndarray, float, bool]:
+    """The candidate through `compute_features` with the client's whole history: features, PD, approved."""
+    changed = client.application.with_columns(
+        amt_credit=pl.lit(loan.credit, pl.Float64),
+        amt_annuity=pl.lit(loan.annuity, pl.Float64),
+        amt_goods_price=pl.lit(loan.goods, pl.Float64),
+    )
+    features = compute_features(replace(client, application=changed))
+    pd = trained.model.predict_pd(features.select(trained.model.feature_names).to_numpy())
+    approved = trained.model.outcome(pd, unusual(trained, features))[0] == "approved"
+    return features.select(NAMES).to_numpy().astype(np.float64)[0], float(pd[0]), bool(approved)
+
+
+def assert_candidates_match_the_reference(
+    monkeypatch: pytest.MonkeyPatch, trained: Trained, client: RawTables
+) -> None:
+    found = scored_candidates(monkeypatch, trained, client)
+    assert len(found) > 20, "the search scored too few candidates to compare"
+    expected = [reference(trained, client, loan) for loan, _, _, _ in found]
+    assert_same(np.stack([vector for _, vector, _, _ in found]), np.stack([v for v, _, _ in expected]))
+    np.testing.assert_allclose([pd for *_, pd, _ in found], [pd for _, pd, _ in expected], rtol=RTOL, atol=0)
+    assert [ok for *_, ok in found] == [ok for *_, ok in expected]
+
+
+def test_candidates_of_declined_synthetic_clients_score_as_the_reference(synthetic, monkeypatch):
+    trained, raw = synthetic
+    clients = declined(trained, raw)
+    with_history = [c for c in clients if not one_client(raw, c).bureau.is_empty()]
+    chosen = with_history[:: max(len(with_history) // PARITY_CLIENTS, 1)][:PARITY_CLIENTS]
+    assert len(chosen) == PARITY_CLIENTS
+    for client_id in chosen:
+        assert_candidates_match_the_reference(monkeypatch, trained, one_client(raw, client_id))
+
+
+def test_candidates_of_real_clients_with_history_score_as_the_reference(
+    synthetic, real_with_history, monkeypatch
+):
+    trained, _ = synthetic
+    ids = real_with_history.bureau["sk_id_curr"].unique(maintain_order=True).to_list()
+    chosen = [i for i in ids if one_client(real_with_history, i).installments_payments.height][:2]
+    assert len(chosen) == 2
+    for client_id in chosen:
+        assert_candidates_match_the_reference(monkeypatch, trained, one_client(real_with_history, client_id))
