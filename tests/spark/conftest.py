@@ -1,9 +1,11 @@
 """A real Spark cluster of separate processes for the `--engine spark` tests, and the data they share.
 
-`local-cluster[2,1,1024]` runs a master, two workers and two executor JVMs (each with its own Python
-workers) beside the driver: tasks cross process boundaries and the shuffle goes over the network, as on a
-cluster. One cluster per session (JVM start-up is the slow part); every test of tests/spark runs on the
-same xdist worker (its group in tests/support/scheduling.py), so there is never a second cluster.
+`local-cluster[1,2,1024]` runs a master, a worker and an executor JVM with two task slots (and its own
+Python workers) beside the driver: tasks cross process boundaries and the shuffle goes over the network, as
+on a cluster. One executor, not two: each JVM costs start-up and memory the 2-core test machine shares
+with the other xdist worker (the group took 73 s with two executors, 61 s with one, quiet machine).
+One cluster per session (JVM start-up is the slow part); every test of tests/spark runs on the same xdist
+worker (its group in tests/support/scheduling.py), so there is never a second cluster.
 """
 
 from collections.abc import Iterator
@@ -21,8 +23,9 @@ from services.data.loader import load_directory
 from services.data.synth import generate
 from services.feature_store.build import build
 
-EXECUTORS = 2
-PARTITIONS = 3  # client partitions: several per executor, so both executors compute some
+EXECUTORS = 1
+SLOTS = 2  # task slots of the executor: partitions run side by side
+PARTITIONS = 3  # client partitions: more than the slots, so a slot runs several
 CLIENTS = 300  # training clients; the generator adds ~16% test clients and every history table
 SEED = 23
 
@@ -37,7 +40,7 @@ def spark() -> Iterator[SparkSession]:
         args = "--conf spark.ui.enabled=false --conf spark.task.maxFailures=1 pyspark-shell"
         patch.setenv("PYSPARK_SUBMIT_ARGS", args)
         patch.setenv("SPARK_PARTITIONS", str(PARTITIONS))  # what the commands under test read
-        settings = SparkSettings(spark_master=f"local-cluster[{EXECUTORS},1,1024]")
+        settings = SparkSettings(spark_master=f"local-cluster[{EXECUTORS},{SLOTS},1024]")
         with spark_session("credit-tests", settings) as session:
             executors = session.sparkContext._jsc.sc().getExecutorMemoryStatus  # driver + executors
             wait_for(lambda: executors().size() == EXECUTORS + 1, f"{EXECUTORS} executors registered", 180)
