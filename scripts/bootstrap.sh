@@ -14,10 +14,23 @@ fi
 data=$1 clients=$2 trials=$3
 author=${DEMO_AUTHOR:-demo-data-scientist} approver=${DEMO_APPROVER:-demo-model-validator}
 
-champion=$(python -c "from services.model.model_store import resolve_alias; print(resolve_alias('champion') or '')")
+# "VERSION loads", "VERSION broken" or nothing: one interpreter for both checks (MLflow takes seconds to import)
+state=$(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false python - <<'PY'
+from services.model.model_store import load_version, resolve_alias
+
+champion = resolve_alias("champion")
+if champion:
+    try:
+        load_version(champion)
+        print(champion, "loads")
+    except Exception:  # any failure to load is what this check is for
+        print(champion, "broken")
+PY
+)
+read -r champion loads <<<"$state" || true
 promote=(credit model promote --by "$approver")
-if [ -n "$champion" ]; then
-  if python -c "from services.model.model_store import load_version; load_version('$champion')" 2>/dev/null; then
+if [ -n "${champion:-}" ]; then
+  if [ "$loads" = "loads" ]; then
     echo "bootstrap: version $champion is the champion already; nothing to do"
     exit 0
   fi
