@@ -286,7 +286,10 @@ class Sampler:
         if answer.status_code != 200:
             self.failures.append(f"{kind} score {answer.status_code}")
             return
-        url = answer.json()["explanation"]["url"]
+        url = (answer.json().get("explanation") or {}).get("url")
+        if url is None:  # a decision whose explanation could not be queued (Redis down): counted, not polled
+            self.failures.append(f"{kind} decision without an explanation url")
+            return
         while True:
             polled = await client.get(url)
             status = polled.json().get("status") if polled.status_code in (200, 202) else None
