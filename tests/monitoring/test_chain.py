@@ -245,7 +245,8 @@ def test_verify_command_exits_non_zero_naming_the_row(
     assert intact.exit_code == 0, intact.output
     assert f"{N} decisions checked, 0 failure(s)" in intact.output
     partition, seq, request_id = a_middle_row(settings)
-    sql(settings, "UPDATE decision_log SET pd = 0.5 WHERE request_id = %s", request_id)
+    # always a change (setting 0.5 was none for a row logged with 0.5, and failed CI)
+    sql(settings, "UPDATE decision_log SET pd = pd + 0.001 WHERE request_id = %s", request_id)
     broken = CliRunner().invoke(app, ["decisions", "verify"])
     assert broken.exit_code == 1
     assert f"FAILED partition {partition} seq {seq} request {request_id}: hash check failed" in broken.output
