@@ -33,7 +33,8 @@ def _with_profile(trained: Trained) -> Trained:
     return replace(trained, model=replace(trained.model, profile=profile))
 
 
-def _raw_tables(application: Path, folder: Path) -> RawTables:
+def raw_tables(application: Path, folder: Path) -> RawTables:
+    """An application CSV and the Kaggle history CSVs of `folder`, typed as the feature code reads them."""
     history = {table: read_table(folder / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
     return RawTables(application=read_table(application, "application"), **history)
 
@@ -42,7 +43,7 @@ def trained_on_synthetic(out: Path, seed: int = 23, clients: int = CLIENTS) -> A
     """Trained on synthetic clients; the applicants are the held-out ones (application_test)."""
     generate(clients, seed=seed, out=out)
     trained = _with_profile(train_on(labelled_features(out / "application_train.csv", out)))
-    return Applicants(trained, _raw_tables(out / "application_test.csv", out))
+    return Applicants(trained, raw_tables(out / "application_test.csv", out))
 
 
 def trained_on_real(real_data_dir: Path, out: Path) -> Applicants:
@@ -54,7 +55,7 @@ def trained_on_real(real_data_dir: Path, out: Path) -> Applicants:
         name = f"{spec_for(table).name}.csv"
         shutil.copy(real_data_dir / "heads" / name, out / name)
     trained = _with_profile(train_on(labelled_features(out / "application_train.csv", out)))
-    return Applicants(trained, _raw_tables(out / "application_train.csv", out))
+    return Applicants(trained, raw_tables(out / "application_train.csv", out))
 
 
 def unusual(trained: Trained, features: pl.DataFrame) -> np.ndarray:

@@ -29,7 +29,7 @@ def raw_for(job: Job, connect: Connect) -> RawTables | None:
     application = frame_from_rows("application", [{**job.application, "SK_ID_CURR": client_id}])
     if job.history is None:
         stored = read_client_rows(connect(), [client_id])
-        history = {table: getattr(stored, table) for table in HISTORY_TABLES}
+        history = stored.history
     else:
         history = {table: _history(table, job.history.get(table, []), client_id) for table in HISTORY_TABLES}
     return RawTables(application=application, **history)

@@ -33,7 +33,7 @@ import numpy as np
 from services.data.domains import domain_for, rules_for
 from services.feature_definitions.catalog import NAMES
 from services.feature_definitions.compiled import Batch, Table, compute_vectors, vary_application
-from services.feature_definitions.raw import HISTORY_TABLES, RawTables
+from services.feature_definitions.raw import RawTables
 from services.model.model import ScoringModel
 
 OfferKind = Literal["smaller_loan", "down_payment", "longer_term"]
@@ -172,8 +172,7 @@ def _asked(raw: RawTables) -> tuple[Table, np.ndarray]:
     """The asked application's row and its feature vector with the history: the history's features, the
     same for every candidate, are computed once per search."""
     row = Table.of_frame("application", raw.application, np.zeros(1, dtype=np.intp))
-    history = {table: getattr(raw, table) for table in HISTORY_TABLES}
-    return row, compute_vectors(Batch.of_raw(row, history))[0]
+    return row, compute_vectors(Batch.of_raw(row, raw.history))[0]
 
 
 def _score(

@@ -34,6 +34,11 @@ class RawTables:
     installments_payments: pl.DataFrame
     credit_card_balance: pl.DataFrame
 
+    @property
+    def history(self) -> dict[str, pl.DataFrame]:
+        """The history tables by name (every table but the application)."""
+        return {table: getattr(self, table) for table in HISTORY_TABLES}
+
 
 HISTORY_TABLES: tuple[str, ...] = tuple(f.name for f in fields(RawTables) if f.name != "application")
 

@@ -70,7 +70,7 @@ def compute_for_applications(database_url: str, applications: pl.DataFrame) -> F
     if frame["sk_id_curr"].null_count():
         raise ValueError("every application needs an SK_ID_CURR (history rows and results are keyed by it)")
     stored = read_raw(database_url, frame["sk_id_curr"].to_list())
-    raw = RawTables(application=frame, **{t: getattr(stored, t) for t in HISTORY_TABLES})
+    raw = RawTables(application=frame, **stored.history)
     return matrix_from_frame(compute_features(raw))
 
 
@@ -128,7 +128,7 @@ def _with_stored_history(conn: psycopg2.extensions.connection, applications: Seq
         return Batch.of_rows(applications, _owned_by_first(rows))
     stored = read_client_rows(conn, sorted({int(a["sk_id_curr"]) for a in applications}))  # type: ignore[call-overload]
     application = Table.of_rows("application", applications, range(len(applications)))
-    return Batch.of_raw(application, {table: getattr(stored, table) for table in HISTORY_TABLES})
+    return Batch.of_raw(application, stored.history)
 
 
 def _owned_by_first(

@@ -14,7 +14,15 @@ import polars as pl
 import psycopg2.extensions
 import pytest
 
-from loopback.applicants import Applicants, declined, kaggle_rows, one_client, trained_on_synthetic, unusual
+from loopback.applicants import (
+    Applicants,
+    declined,
+    kaggle_rows,
+    one_client,
+    raw_tables,
+    trained_on_synthetic,
+    unusual,
+)
 from loopback.platform import write_joined_real_rows
 from loopback.trained import Trained
 from services.explainer import recourse
@@ -22,8 +30,7 @@ from services.explainer.jobs import recourse_of
 from services.explainer.recourse import ACTIONABLE, RecourseBounds, offers_for
 from services.explainer.schemas import Job
 from services.feature_definitions.catalog import NAMES, compute_features
-from services.feature_definitions.raw import HISTORY_TABLES, RawTables, spec_for
-from services.feature_store.files import read_table
+from services.feature_definitions.raw import HISTORY_TABLES, RawTables
 from services.model.model import ScoringModel
 from tests.features.test_fast_parity import RTOL, assert_same
 
@@ -143,8 +150,7 @@ def real_with_history(real_data_dir: Path, tmp_path_factory: pytest.TempPathFact
     """Real applications with real history rows re-keyed onto them (as the features tests load them)."""
     out = tmp_path_factory.mktemp("real")
     write_joined_real_rows(real_data_dir, out)
-    history = {table: read_table(out / f"{spec_for(table).name}.csv", table) for table in HISTORY_TABLES}
-    return RawTables(application=read_table(out / "application_train.csv", "application"), **history)
+    return raw_tables(out / "application_train.csv", out)
 
 
 def scored_candidates(
