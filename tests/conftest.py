@@ -1,17 +1,14 @@
-"""Shared fixtures: real PostgreSQL with a throwaway database per test, the real data sample, one MLflow
-tracking server and one whole platform per xdist worker (session scope, defined here once so every folder
-shares the same instance; an imported fixture would start one per folder)."""
+"""Shared fixtures: real PostgreSQL with a throwaway database per test, the real data sample, an empty
+SQLite registry per test, one MLflow tracking server and one whole platform per xdist worker (session
+scope, defined here once so every folder shares the same instance; an imported fixture would start one
+per folder)."""
 
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import mlflow
 import pytest
 from fastapi.testclient import TestClient
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from loopback.databases import throwaway_url
 from loopback.platform import Platform, running_platform
@@ -19,7 +16,8 @@ from loopback.processes import tracking_server
 from services.common.db import drop_database, ensure_database, make_engine
 from services.gateway.app import create_app
 from services.gateway.key_store import SCOPES, create_key
-from services.model.registry import MODEL_NAME
+from services.model.mlflow_uri import connect
+from tests.support.registered import empty_registry
 from tests.support.scheduling import PathGroupScheduling, start_rank
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,23 +49,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield uri
 
 
-@pytest.fixture(scope="session")
-def wiped_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second server, for `tracking_uri`: the tests that empty its registry never touch the versions
-    the session's other tests keep on `mlflow_server`."""
-    with tracking_server(tmp_path_factory.mktemp("mlflow-wiped")) as uri:
-        yield uri
-
-
 @pytest.fixture
-def tracking_uri(wiped_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A server with an empty `credit-scoring` registry, set as the process's tracking URI: tests do not
-    see each other's versions."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", wiped_server)
-    mlflow.set_tracking_uri(wiped_server)
-    with contextlib.suppress(MlflowException):
-        MlflowClient().delete_registered_model(MODEL_NAME)
-    return wiped_server
+def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty SQLite registry of this test's own, set as the process's tracking URI (and in the
+    environment, for the processes a test starts): where no server is under test, none is needed."""
+    uri = empty_registry(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    connect(uri)
+    return uri
 
 
 @pytest.fixture(scope="session")

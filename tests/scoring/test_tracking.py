@@ -1,4 +1,4 @@
-"""A full small training run against the real MLflow server: runs, metrics, artifacts, registry."""
+"""A full small training run against a real MLflow registry (SQLite): runs, metrics, artifacts, registry."""
 
 import socket
 
@@ -47,7 +47,7 @@ def test_training_run_logs_parent_children_artifacts_and_registers_challenger(tr
     )
     names = {child.info.run_name for child in children}
     assert {"baseline-dummy", "baseline-logistic_regression", "trial-1"} <= names
-    assert client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHALLENGER).version == version
+    assert str(client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHALLENGER).version) == version
     tags = client.get_model_version(registry.MODEL_NAME, version).tags
     assert tags["feature_set_hash"] == "planted-hash"
     assert 0 < float(tags["threshold"]) < 1

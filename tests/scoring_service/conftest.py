@@ -1,4 +1,4 @@
-"""The scoring service against real parts: the session's MLflow server (`tracking_uri`, Postgres-backed),
+"""The scoring service against real parts: an MLflow registry (`tracking_uri`, SQLite, no server needed),
 the real features service in a subprocess, local Redis. The service app runs in-process (TestClient)."""
 
 import subprocess
@@ -62,7 +62,7 @@ def serve(tracking_uri: str, features_url: str, shadow_stream: str) -> Serve:
         settings = ScoringSettings(
             mlflow_tracking_uri=tracking_uri,
             features_url=features_url,
-            reload_interval_s=0.5,  # the test MLflow server has one worker: poll it gently
+            reload_interval_s=0.5,  # fast enough for the tests, gentle on the registry
             shadow_stream=shadow_stream,
             **overrides,
         )

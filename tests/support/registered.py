@@ -1,9 +1,12 @@
-"""Versions in a real MLflow registry in the format training writes: on the session's tracking server
-(`register`: plain `scoring/` files and the training tags; the pyfunc flavour is left out, the service
-never loads it and inferring its pip requirements takes ~20 s), or in a SQLite registry of its own in a
-temporary directory where no server is under test (`registry_with_version`)."""
+"""Real MLflow registries for tests: an empty SQLite registry per test where no server is under test
+(`empty_registry`), and versions in the format training writes (`register`: plain `scoring/` files and
+the training tags; the pyfunc flavour is left out, the service never loads it and inferring its pip
+requirements takes ~20 s; `registry_with_version`: a registry holding a champion)."""
 
+import atexit
 import contextlib
+import functools
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +17,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from services.model.evaluation import decision_metrics
+from services.model.mlflow_uri import artifact_root
 from services.model.model import ScoringModel
 from services.model.model_store import SCORING_ARTIFACT_DIR
 from services.model.reference import REFERENCE_ARTIFACT
@@ -21,11 +25,29 @@ from services.model.registry import CHAMPION, MODEL_NAME, tag_new_version
 from tests.support.models import ROWS, planted_training_set
 
 VALIDATION_AUC = 0.78
+EXPERIMENT = "scoring-service-tests"
+REGISTRY_FILE = "mlflow.db"  # its artifacts go beside it, in artifacts/ (services/model/mlflow_uri.py)
+
+
+def empty_registry(root: Path) -> str:
+    """Tracking URI of an empty SQLite registry in `root`: a copy of one migrated once per process
+    (MLflow's schema migrations take ~2.5 s per new database, the copy ~0.05 s)."""
+    shutil.copy(_migrated_registry(), root / REGISTRY_FILE)
+    return f"sqlite:///{root / REGISTRY_FILE}"
+
+
+@functools.cache
+def _migrated_registry() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="mlflow-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / REGISTRY_FILE
+    MlflowClient(f"sqlite:///{path}").search_experiments()  # creates and migrates the schema
+    return path
 
 
 def registry_with_version(root: Path, reference: pl.DataFrame) -> str:
     """Tracking URI of a fresh registry holding version 1, the champion, with `reference` logged."""
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = empty_registry(root)
     client = MlflowClient(uri)
     experiment = client.create_experiment("monitoring-tests", artifact_location=(root / "artifacts").as_uri())
     run = client.create_run(experiment)
@@ -48,8 +70,10 @@ def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | No
     pd_values = model.predict_pd(data.x)
     metrics = decision_metrics(data.y, pd_values, model.threshold)
     # Name the experiment: mlflow caches the active experiment id per process, and another test may have
-    # set one on a different tracking server.
-    mlflow.set_experiment("scoring-service-tests")
+    # set one on a different tracking server. On a SQLite registry its artifacts go beside the file.
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root())
+    mlflow.set_experiment(EXPERIMENT)
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
         model.save(Path(tmp))
         if damage is not None:
