@@ -41,7 +41,6 @@ WORKDIR /app
 COPY services services
 COPY infra/migrations infra/migrations
 COPY infra/mlflow infra/mlflow
-COPY scripts/bootstrap.sh scripts/
 USER credit
 
 FROM runtime AS api

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: the MLflow server, the first-run bootstrap (scripts/bootstrap.sh: data
+# The main job on embedded defaults: the MLflow server, the first-run bootstrap (`credit bootstrap`: data
 # -> Postgres -> features -> model -> champion; skipped when a champion exists), the services as local
 # processes (honcho + Procfile, Prometheus with the platform's rules among them), then scores, reasons and
 # an outcome through the gateway, and the MLOps loop (scripts/demo_monitoring.py): drifted applications
@@ -57,7 +57,7 @@ children+=($!)
 wait_http "$MLFLOW_TRACKING_URI/health" 180 "MLflow" "$RUN_DIR/mlflow.log"
 
 step "bootstrap: $CLIENTS synthetic clients, features, a first model as champion (skipped when one exists)"
-bash scripts/bootstrap.sh "$RUN_DIR/data-$CLIENTS" "$CLIENTS" "$TRIALS"
+credit bootstrap "$RUN_DIR/data-$CLIENTS" "$CLIENTS" "$TRIALS"
 credit data summary
 credit model list
 

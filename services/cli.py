@@ -21,6 +21,7 @@ COMMANDS = {
     "monitor": "services.monitoring.cli:monitor_app",
     "decisions": "services.monitoring.decisions_cli:decisions_app",
     "recourse": "services.explainer.cli:recourse_command",
+    "bootstrap": "services.training.bootstrap:bootstrap_command",
 }
 
 

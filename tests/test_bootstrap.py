@@ -1,4 +1,4 @@
-"""scripts/bootstrap.sh, the first-run step `make demo` and Compose share: a fresh registry gets a champion
+"""`credit bootstrap`, the first-run step `make demo` and Compose share: a fresh registry gets a champion
 through the governed lifecycle; a second run with a champion that loads does nothing; a champion whose
 artifacts are gone (as after `make clean`, the registry kept) is replaced by a new training, its
 promotion forced with the recorded justification. A SQLite registry: no server is under test here."""
@@ -13,13 +13,12 @@ from mlflow import MlflowClient
 
 from services.model.registry import CHAMPION, MODEL_NAME
 
-REPO = Path(__file__).resolve().parents[1]
 CLIENTS = "300"
 
 
 def bootstrap(env: dict[str, str], cwd: Path) -> str:
     finished = subprocess.run(
-        ["bash", str(REPO / "scripts" / "bootstrap.sh"), str(cwd / "data"), CLIENTS, "0"],
+        ["credit", "bootstrap", str(cwd / "data"), CLIENTS, "0"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert finished.returncode == 0, (finished.stdout + finished.stderr)[-6000:]

@@ -76,21 +76,32 @@ def train_command(
             job, request = request_manual(settings.redis_url, "credit train --queue", by)
         typer.echo(queued_message(job, request))
         return
+    config = TrainingConfig(
+        trials=trials,
+        folds=folds,
+        seed=seed,
+        threads=threads,
+        include_gender=include_gender,
+        review_share=review_share,
+    )
     with user_errors(*USER_ERRORS):
-        connect(settings.mlflow_tracking_uri)
-        data = load_training_set(settings.database_url)
-        config = TrainingConfig(
-            trials=trials,
-            folds=folds,
-            seed=seed,
-            threads=threads,
-            include_gender=include_gender,
-            review_share=review_share,
-        )
-        author = author or current_actor()
-        report = train_and_register(data, config, experiment, author)
-        migrate(settings.database_url)
-        audit.record(settings.database_url, Event.TRAINED, report.version, author, {"run_id": report.run_id})
+        report = train_from_store(settings, config, experiment, author or current_actor())
+    print_trained(report)
+
+
+def train_from_store(
+    settings: CommonSettings, config: TrainingConfig, experiment: str, author: str
+) -> TrainingReport:
+    """Train on the feature store's vectors and TARGET, register a challenger and record who trained it."""
+    connect(settings.mlflow_tracking_uri)
+    data = load_training_set(settings.database_url)
+    report = train_and_register(data, config, experiment, author)
+    migrate(settings.database_url)
+    audit.record(settings.database_url, Event.TRAINED, report.version, author, {"run_id": report.run_id})
+    return report
+
+
+def print_trained(report: TrainingReport) -> None:
     typer.echo(
         f"run {report.run_id}: registered {registry.MODEL_NAME} version {report.version} as "
         f"'{registry.CHALLENGER}' (test AUC {report.trained.test['roc_auc']:.4f})"

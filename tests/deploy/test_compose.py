@@ -23,7 +23,7 @@ from tests.deploy.stack import COMPOSE, REPO, built_services, compose_config, en
 PUBLISHED = {"gateway", "grafana", "mlflow"}
 STATEFUL = {"postgres": "postgres-data", "redis": "redis-data", "mlflow": "mlflow-artifacts"}
 # The settings class each of the project's containers reads its environment into; the key names the
-# package its command runs (the bootstrap runs the `credit` CLI, whose commands read CommonSettings).
+# package its command runs (the bootstrap runs `credit bootstrap`, whose commands read CommonSettings).
 SETTINGS: dict[str, tuple[str, type[CommonSettings]]] = {
     "gateway": ("services.gateway.", GatewaySettings),
     "features": ("services.features.", FeaturesSettings),
@@ -32,7 +32,7 @@ SETTINGS: dict[str, tuple[str, type[CommonSettings]]] = {
     "scheduler": ("services.monitoring.", MonitoringSettings),
     "explainer": ("services.explainer.", ExplainerSettings),
     "trainer": ("services.training.", TrainingSettings),
-    "bootstrap": ("scripts/bootstrap.sh", CommonSettings),
+    "bootstrap": ("bootstrap", CommonSettings),
 }
 MLFLOW_SERVER = REPO / "infra" / "mlflow" / "server.py"
 
