@@ -29,7 +29,7 @@ DECISION_LOG = Meters(
 )
 EXPLANATION_QUEUE = Meters(
     pending=Gauge("gateway_explanation_queue_pending", "Explanation tasks waiting to be claimed or sent"),
-    failures=Counter("gateway_explanation_queue_failures_total", "Failed task sends (retried)"),
+    failures=Counter("gateway_explanation_queue_failures_total", "Failed claims or task sends (retried)"),
     dropped=Counter(
         "gateway_explanation_queue_dropped_total", "Explanation tasks not sent: queue full, or at shutdown"
     ),
