@@ -65,6 +65,18 @@ class Claim:
     job: Job | None
 
 
+def task_of(
+    version: str,
+    features: dict[str, float | None],
+    client_id: int | None = None,
+    raw: RawApplication | None = None,
+) -> Job:
+    """The explanation task of a score, without Redis: its id depends on the version and the vector only,
+    so a score can point to its explanation before the claim is made."""
+    application, history = (None, None) if raw is None else (raw.application, raw.history)
+    return Job(explanation_id(version, features), version, features, client_id, 0, application, history)
+
+
 class _Refused(Exception):
     """The broker refused the task of `record_id` (raised from the sending thread)."""
 
@@ -93,12 +105,14 @@ class ExplainerClient:
         (SET NX + GET); a failed one (an outage may be over) is marked pending again. `features` must be
         finite numbers or null: the gateway's come from the scoring service, which checked them. `raw`:
         the new applicant's application the vector was computed from, for the recourse offers."""
-        record_id = explanation_id(version, features)
+        return await self.claim_task(task_of(version, features, client_id, raw))
+
+    async def claim_task(self, job: Job) -> Claim:
+        """`claim` of a task built by `task_of`: the gateway builds it on the response path and, when Redis
+        cannot be reached then, makes its claim later from its background sender."""
         with _unavailable():
-            record, claimed = await self._claim(record_id, self.claim_ttl_s)
-        application, history = (None, None) if raw is None else (raw.application, raw.history)
-        job = Job(record_id, version, features, client_id, 0, application, history) if claimed else None
-        return Claim(record_id, record.status, job)
+            record, claimed = await self._claim(job.explanation_id, self.claim_ttl_s)
+        return Claim(job.explanation_id, record.status, job if claimed else None)
 
     async def queue(self, jobs: Sequence[Job]) -> None:
         """Send the tasks of claimed explanations, in order; ExplainerUnavailable when the broker refuses

@@ -18,7 +18,7 @@ RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429"
 RATE_LIMIT_SKIPPED = Counter("gateway_rate_limit_skipped_total", "Requests let through unlimited: Redis down")
 EXPLANATIONS_UNAVAILABLE = Counter(
     "gateway_explanations_unavailable_total",
-    "Scores answered without an explanation: Redis down, or too many explanations waiting to be sent",
+    "Scores answered without an explanation: too many explanations waiting to be sent",
 )
 DECISION_LOG = Meters(
     pending=Gauge("gateway_decision_log_pending", "Decisions waiting in memory for Redis"),
@@ -28,8 +28,8 @@ DECISION_LOG = Meters(
     ),
 )
 EXPLANATION_QUEUE = Meters(
-    pending=Gauge("gateway_explanation_queue_pending", "Claimed explanations waiting to be sent to Celery"),
-    failures=Counter("gateway_explanation_queue_failures_total", "Failed task sends (retried)"),
+    pending=Gauge("gateway_explanation_queue_pending", "Explanation tasks waiting to be claimed or sent"),
+    failures=Counter("gateway_explanation_queue_failures_total", "Failed claims or task sends (retried)"),
     dropped=Counter(
         "gateway_explanation_queue_dropped_total", "Explanation tasks not sent: queue full, or at shutdown"
     ),

@@ -1,8 +1,9 @@
 """Scoring one request through the platform: features -> scoring -> explanation claimed -> decision logged.
 
-Features or scoring down is a 503 (nothing sensible can be answered); the explainer or the decision log
-down only degrades the answer (explanation "unavailable") or delays the log (buffered), never the score.
-The explanation task and the decision event are sent by background tasks, after the response.
+Features or scoring down is a 503 (nothing sensible can be answered); the explainer's Redis or the decision
+log down only delays the explanation's claim and the log (both buffered, see explanations.py), never the
+score: the explanation is "unavailable" only when its buffer is full. The explanation task and the
+decision event are sent by background tasks, after the response.
 """
 
 import time

@@ -33,7 +33,7 @@ class GatewaySettings(ServiceSettings):
     cors_origins: list[str] = Field(default_factory=list, description="empty = CORS off")
     api_key_cache_s: float = Field(30.0, ge=0, description="how long a looked-up key is trusted")
     decision_buffer: int = Field(100_000, ge=1, description="decisions held in memory while Redis is down")
-    explanation_queue: int = Field(10_000, ge=1, description="claimed explanations waiting to be sent")
+    explanation_queue: int = Field(10_000, ge=1, description="explanation tasks to claim or send")
     explanation_claim_ttl_s: int = Field(
         600, ge=1, description="a pending claim expires after this unless a worker has taken its task"
     )

@@ -1,6 +1,6 @@
 """Parts of the platform going down: features, scoring (scores) or monitoring (outcomes) -> 503 with
-Retry-After; the explainer's Redis -> the score still answers (explanation unavailable, no rate limit) and
-the decision reaches the stream once Redis is back."""
+Retry-After; the explainer's Redis -> the score still answers (explanation pending, no rate limit) and
+the decision reaches the stream, its explanation is claimed and explained once Redis is back."""
 
 import time
 from collections.abc import Callable, Iterator
@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from loopback.platform import Platform
 from loopback.processes import Service
+from tests.gateway.test_scores import APPLICATION, poll
 
 
 @pytest.fixture
@@ -49,25 +50,32 @@ def test_monitoring_down_makes_outcomes_a_503_with_retry_after(
     assert int(response.headers["Retry-After"]) >= 1
 
 
-def test_redis_down_still_scores_and_the_decision_follows_later(
+def test_redis_down_still_scores_and_the_decision_and_its_explanation_follow_later(
     stack: Platform, gateway: TestClient, make_key: Callable[..., str]
 ) -> None:
-    key = make_key(rate_limit="1/minute")
+    key, poller = make_key(rate_limit="1/minute"), make_key()
+    fresh = {**APPLICATION, "SK_ID_CURR": 990_077, "AMT_INCOME_TOTAL": 91_234.5}  # a vector nobody explained
+    bodies = [{"client_id": stack.client_ids[3]}, {"application": fresh, "history": {}}]
     stack.redis.stop()
     try:
-        statuses, bodies = [], []
-        for i in range(2):  # the second would be over the limit if Redis were counting
+        statuses, explanations = [], []
+        for i, body in enumerate(bodies):  # the second would be over the limit if Redis were counting
             response = gateway.post(
-                "/v1/scores",
-                json={"client_id": stack.client_ids[3]},
-                headers={"X-API-Key": key, "X-Request-ID": f"redis-down-{i}"},
+                "/v1/scores", json=body, headers={"X-API-Key": key, "X-Request-ID": f"redis-down-{i}"}
             )
             statuses.append(response.status_code)
-            bodies.append(response.json())
+            explanations.append(response.json()["explanation"])
         assert statuses == [200, 200]
-        assert all(b["explanation"] == {"id": None, "status": "unavailable", "url": None} for b in bodies)
+        for explanation in explanations:  # the claim waits in the gateway: pending, with its poll URL
+            assert explanation["status"] == "pending"
+            assert explanation["url"] == f"/v1/explanations/{explanation['id']}"
+            polled = gateway.get(explanation["url"], headers={"X-API-Key": poller})
+            assert (polled.status_code, polled.json()["status"]) == (202, "pending")
     finally:
         stack.redis.start()
+    for explanation in explanations:  # claimed in Redis and its task queued once Redis is back: the worker's
+        done = poll(gateway, explanation["url"], poller)
+        assert (done.status_code, done.json()["status"]) == (200, "done")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         logged = {e["request_id"] for e in stack.stream("decisions")}
