@@ -39,8 +39,15 @@ def _local_folder(tracking_uri: str) -> Path | None:
     return None
 
 
-def artifact_root() -> str | None:
-    """Beside the registry for a SQLite store (MLflow's default would be ./mlruns of the current folder)."""
+def use_experiment(name: str) -> None:
+    """Make `name` the active experiment, created on first use with its artifacts beside a SQLite registry
+    (MLflow's default would be ./mlruns of the current folder)."""
+    if mlflow.get_experiment_by_name(name) is None:
+        mlflow.create_experiment(name, artifact_location=_artifact_root())
+    mlflow.set_experiment(name)
+
+
+def _artifact_root() -> str | None:
     uri = mlflow.get_tracking_uri()
     return (
         (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()

@@ -23,7 +23,7 @@ from services.model.cli import approve_command, promote_command
 from services.model.mlflow_uri import connect
 from services.model.model_store import load_version, resolve_alias
 from services.model.registry import CHAMPION
-from services.training.cli import USER_ERRORS, print_trained, train_from_store
+from services.training.cli import EXPERIMENT, USER_ERRORS, print_trained, train_from_store
 from services.training.cross_validation import TrainingConfig
 
 SEED = 42  # the synthetic clients the demo's scripts and docs refer to
@@ -61,7 +61,7 @@ def bootstrap_command(
     build_command(database_url=settings.database_url)
     typer.echo(f"bootstrap: training a first model ({trials} search trials)")
     with user_errors(*USER_ERRORS):
-        report = train_from_store(settings, TrainingConfig(trials=trials), "credit-scoring", author)
+        report = train_from_store(settings, TrainingConfig(trials=trials), EXPERIMENT, author)
     print_trained(report)
     approve_command(report.version, note="bootstrap: first model of the demo, report reviewed", by=approver)
     promote_command(report.version, by=approver, force=justification is not None, justification=justification)

@@ -19,6 +19,7 @@ from services.training.pipeline import TrainedModel, train
 from services.training.queue import QueueUnavailable, queued_message, request_manual
 
 USER_ERRORS = (TrainingDataError, TrackingUnavailable, registry.RegistryError)
+EXPERIMENT = "credit-scoring"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def train_command(
     folds: Annotated[int, typer.Option(min=2, max=10, help="Cross-validation folds.")] = TrainingConfig.folds,
     seed: Annotated[int, typer.Option(help="Seed for splits, search and LightGBM.")] = TrainingConfig.seed,
     threads: Annotated[int, typer.Option(min=1, help="LightGBM threads (at most the free cores).")] = 2,
-    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "credit-scoring",
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = EXPERIMENT,
     include_gender: Annotated[
         bool, typer.Option(help="Let the model use gender (left out by default; logged as a param).")
     ] = TrainingConfig.include_gender,

@@ -17,7 +17,7 @@ from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
 from services.model import registry
-from services.model.mlflow_uri import artifact_root
+from services.model.mlflow_uri import use_experiment
 from services.training import plots
 from services.training.pipeline import TrainedModel
 
@@ -31,9 +31,7 @@ EXAMPLE_ROWS = 5
 
 @contextmanager
 def parent_run(experiment: str, name: str) -> Iterator[str]:
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=artifact_root())
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment)
     with mlflow.start_run(run_name=name) as run:
         yield run.info.run_id
 

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from services.model.calibration import fit_calibrator
 from services.model.cost import best_threshold
 from services.model.evaluation import decision_metrics
-from services.model.mlflow_uri import artifact_root
+from services.model.mlflow_uri import use_experiment
 from services.model.model import ScoringModel
 from services.model.model_store import SCORING_ARTIFACT_DIR
 from services.model.policy import REVIEW_SHARE, ReviewBand
@@ -56,9 +56,7 @@ def register(model: ScoringModel, author: str, holdout_seed: int = 99) -> str:
     metrics = decision_metrics(y, pd_values, model.threshold)
     ids = np.arange(len(y))
     trained = TrainedModel(model, {}, metrics, metrics, ids, x, y, pd_values, pl.DataFrame())
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:  # artifacts beside the SQLite registry
-        mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root())
-    mlflow.set_experiment(EXPERIMENT)
+    use_experiment(EXPERIMENT)  # artifacts beside the SQLite registry
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
         model.save(Path(tmp) / "scoring")
         mlflow.log_artifacts(str(Path(tmp) / "scoring"), SCORING_ARTIFACT_DIR)

@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from services.model.evaluation import decision_metrics
-from services.model.mlflow_uri import artifact_root
+from services.model.mlflow_uri import use_experiment
 from services.model.model import ScoringModel
 from services.model.model_store import SCORING_ARTIFACT_DIR
 from services.model.reference import REFERENCE_ARTIFACT
@@ -71,9 +71,7 @@ def register(model: ScoringModel, seed: int, damage: Callable[[Path], None] | No
     metrics = decision_metrics(data.y, pd_values, model.threshold)
     # Name the experiment: mlflow caches the active experiment id per process, and another test may have
     # set one on a different tracking server. On a SQLite registry its artifacts go beside the file.
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root())
-    mlflow.set_experiment(EXPERIMENT)
+    use_experiment(EXPERIMENT)
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
         model.save(Path(tmp))
         if damage is not None:
